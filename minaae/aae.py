@@ -1,0 +1,310 @@
+"""Adversarial autoencoders (PAPER.md §1–3): the networks and the phase updates.
+
+An autoencoder (encoder q(z|x), decoder p(x|z)) is trained on two objectives at once:
+
+1. reconstruction: the decoder reproduces x from z = enc(x);
+2. adversarial regularization: a discriminator D learns to tell prior samples z ~ p(z) ("real",
+   target 1) from codes z = enc(x) ("fake", target 0), and the encoder, as the GAN's generator, learns to
+   fool it. This drives the aggregated posterior q(z) = ∫ q(z|x) p_d(x) dx toward p(z).
+
+Each mini-batch runs the phases of §3, each with its own optimizer and touching only its own networks:
+`reconstruction_step` (encoder + decoder), `discriminator_step` (D), `generator_step` (encoder).
+The real/fake convention is named once, here: REAL = 1 for prior samples, FAKE = 0 for codes.
+"""
+
+import contextlib
+
+import numpy as np
+
+from . import functional as F
+from . import nn
+from .autograd import Tensor, no_grad
+
+REAL, FAKE = 1.0, 0.0
+
+
+# ---------------------------------------------------------------------------------------------------
+# Encoders: the three choices of q(z|x) in PAPER.md §2
+# ---------------------------------------------------------------------------------------------------
+
+
+class DeterministicEncoder(nn.Module):
+    """z = f(x): an MLP. All of the paper's reported results use this encoder."""
+
+    def __init__(self, sizes, rng, init="normal"):
+        super().__init__()
+        self.net = nn.mlp(sizes, rng=rng, init=init)
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class GaussianEncoder(nn.Module):
+    """z = μ(x) + σ(x) ⊙ ε, ε ~ N(0, I): the reparametrization trick (PAPER.md §2, encoder 2).
+
+    The trunk outputs 2·dim numbers: μ and log σ². In eval mode z = μ(x) (the posterior mean).
+    """
+
+    def __init__(self, sizes, rng, init="normal"):
+        super().__init__()
+        *trunk, self.dim = sizes
+        self.net = nn.mlp([*trunk, 2 * self.dim], rng=rng, init=init)
+        self.rng = rng
+
+    def posterior(self, x):
+        """(μ, log σ²), each (N, dim)."""
+        h = self.net(x)
+        return h[:, : self.dim], h[:, self.dim :]
+
+    def forward(self, x):
+        mu, logvar = self.posterior(x)
+        return F.gaussian_sample(mu, logvar, self.rng) if self.training else mu
+
+
+class UniversalEncoder(nn.Module):
+    """z = f(x, η), η ~ N(0, I) fed as an extra input (PAPER.md §2, encoder 3).
+
+    q(z|x) = ∫ q(z|x, η) p(η) dη can then be any distribution; the noise makes the encoder stochastic
+    without a parametric form. In eval mode η = 0.
+    """
+
+    def __init__(self, sizes, rng, noise_dim=None, init="normal"):
+        super().__init__()
+        self.noise_dim = noise_dim or sizes[-1]
+        self.net = nn.mlp([sizes[0] + self.noise_dim, *sizes[1:]], rng=rng, init=init)
+        self.rng = rng
+
+    def forward(self, x):
+        x = x if isinstance(x, Tensor) else Tensor(x)
+        shape = (x.shape[0], self.noise_dim)
+        eta = self.rng.standard_normal(shape, dtype=x.dtype) if self.training else np.zeros(shape, x.dtype)
+        return self.net(F.concat([x, Tensor(eta)], axis=1))
+
+
+ENCODERS = {"deterministic": DeterministicEncoder, "gaussian": GaussianEncoder, "universal": UniversalEncoder}
+
+
+# ---------------------------------------------------------------------------------------------------
+# The model
+# ---------------------------------------------------------------------------------------------------
+
+
+class AAE(nn.Module):
+    """Encoder, decoder (logits of the pixels) and discriminator (one logit) on the code space.
+
+    dims: data_dim -> hidden... -> latent_dim for the encoder, the reverse for the decoder, and
+    latent_dim (+ label classes, PAPER.md §2.3) -> hidden... -> 1 for the discriminator.
+    `d_label_classes` > 0 turns on label information in the regularization: D then also reads a
+    one-hot of that many classes (the last class means "unlabeled").
+    """
+
+    def __init__(self, data_dim=784, latent_dim=2, hidden=(1000, 1000), encoder="deterministic",
+                 d_hidden=None, d_label_classes=0, rng=None, init="normal"):
+        super().__init__()
+        if encoder not in ENCODERS:
+            raise ValueError(f"unknown encoder {encoder!r}; expected one of {sorted(ENCODERS)}")
+        rng = np.random.default_rng(0) if rng is None else rng
+        hidden, d_hidden = list(hidden), list(hidden if d_hidden is None else d_hidden)
+        self.latent_dim, self.d_label_classes = latent_dim, d_label_classes
+        self.encoder = ENCODERS[encoder]([data_dim, *hidden, latent_dim], rng=rng, init=init)
+        self.decoder = nn.mlp([latent_dim, *hidden[::-1], data_dim], rng=rng, init=init)
+        self.discriminator = nn.mlp([latent_dim + d_label_classes, *d_hidden, 1], rng=rng, init=init)
+
+    def reconstruct(self, x):
+        """Pixel probabilities of dec(enc(x)), (N, data_dim)."""
+        return F.sigmoid(self.decoder(self.encoder(x)))
+
+    def generate(self, z):
+        """Decode prior samples: the AAE as a generative model, (N, data_dim) in [0, 1]."""
+        return F.sigmoid(self.decoder(z))
+
+    def discriminate(self, z, labels_onehot=None):
+        """D's logit that z came from the prior, (N, 1)."""
+        if self.d_label_classes:
+            if labels_onehot is None:
+                raise ValueError(f"this discriminator reads a one-hot label of {self.d_label_classes} classes")
+            z = F.concat([z, Tensor(labels_onehot.astype(z.dtype if isinstance(z, Tensor) else np.float32))],
+                         axis=1)
+        return self.discriminator(z)
+
+
+def make_optimizers(model, optimizer="adam", lr=1e-3, d_lr=None, beta1=0.5, momentum=0.9):
+    """One optimizer per phase (PAPER.md §3): reconstruction (enc+dec), discriminator, generator (enc)."""
+    from . import optim
+
+    d_lr = lr if d_lr is None else d_lr
+
+    def make(params, rate):
+        if optimizer == "adam":
+            return optim.Adam(params, lr=rate, betas=(beta1, 0.999))
+        if optimizer == "sgd":
+            return optim.SGD(params, lr=rate, momentum=momentum)
+        raise ValueError(f"unknown optimizer {optimizer!r}; expected 'adam' or 'sgd'")
+
+    enc_dec = [*_prefixed("encoder", model.encoder), *_prefixed("decoder", model.decoder)]
+    return {
+        "reconstruction": make(enc_dec, lr),
+        "discriminator": make(_prefixed("discriminator", model.discriminator), d_lr),
+        "generator": make(_prefixed("encoder", model.encoder), lr),
+    }
+
+
+def _prefixed(prefix, module):
+    return [(f"{prefix}.{name}", p) for name, p in module.named_parameters()]
+
+
+@contextlib.contextmanager
+def frozen(module):
+    """Within this block `module`'s parameters need no gradient: the graph skips their weight
+    gradients (less work), and no optimizer could move them by mistake."""
+    params = module.parameters()
+    flags = [p.requires_grad for p in params]
+    for p in params:
+        p.requires_grad = False
+    try:
+        yield
+    finally:
+        for p, flag in zip(params, flags):
+            p.requires_grad = flag
+
+
+# ---------------------------------------------------------------------------------------------------
+# Losses (PAPER.md §2, "Losses as implemented")
+# ---------------------------------------------------------------------------------------------------
+
+
+def reconstruction_loss(logits, x):
+    """L_rec: binary cross-entropy of the sigmoid decoder output against the pixels, summed over
+    pixels and averaged over the batch (mean over elements × data_dim)."""
+    return F.binary_cross_entropy_with_logits(logits, x) * x.shape[1]
+
+
+def discriminator_loss(d_real, d_fake):
+    """L_D = −mean log D(z_prior) − mean log(1 − D(enc(x))), from logits (Eq. 1, the max over D)."""
+    return F.binary_cross_entropy_with_logits(d_real, REAL) + F.binary_cross_entropy_with_logits(d_fake, FAKE)
+
+
+def generator_loss(d_fake):
+    """L_G = −mean log D(enc(x)): the non-saturating form of Eq. 1's min over the encoder."""
+    return F.binary_cross_entropy_with_logits(d_fake, REAL)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The phases of PAPER.md §3
+# ---------------------------------------------------------------------------------------------------
+
+
+def reconstruction_step(model, x, opt):
+    """Phase 1: update encoder and decoder to reconstruct x. Returns L_rec."""
+    opt.zero_grad()
+    loss = reconstruction_loss(model.decoder(model.encoder(x)), x)
+    loss.backward()
+    opt.step()
+    return loss.item()
+
+
+def discriminator_step(model, x, z_prior, opt, real_labels=None, fake_labels=None):
+    """Phase 2a: update D to tell prior samples (REAL) from codes enc(x) (FAKE).
+
+    The codes are computed without a graph: this step must leave the encoder bit-identical.
+    Returns (L_D, mean D(prior), mean D(codes)) — the diagnostics of PAPER.md §7.
+    """
+    with no_grad():
+        z_fake = model.encoder(x)
+    opt.zero_grad()
+    d_real = model.discriminate(Tensor(z_prior), real_labels)
+    d_fake = model.discriminate(z_fake, fake_labels)
+    loss = discriminator_loss(d_real, d_fake)
+    loss.backward()
+    opt.step()
+    return loss.item(), _mean_probability(d_real), _mean_probability(d_fake)
+
+
+def generator_step(model, x, opt, fake_labels=None):
+    """Phase 2b: update the encoder so that D takes its codes for prior samples. Returns L_G."""
+    opt.zero_grad()
+    with frozen(model.discriminator), frozen(model.decoder):
+        loss = generator_loss(model.discriminate(model.encoder(x), fake_labels))
+    loss.backward()
+    opt.step()
+    return loss.item()
+
+
+def discriminator_warning(epoch, d_real, d_fake):
+    """A message when D is stuck at chance from the start or pinned at certainty, else None.
+
+    At the game's equilibrium D outputs ½ everywhere, so ½ late in training is success; ½ already
+    after the first epoch means D learned nothing (a wiring or learning-rate problem). D sure of
+    every sample means the encoder gets no useful gradient from it (PAPER.md §7, diagnostics).
+    """
+    if epoch == 1 and abs(d_real - 0.5) < 0.01 and abs(d_fake - 0.5) < 0.01:
+        return (f"discriminator at chance after the first epoch (mean D(prior)={d_real:.3f}, "
+                f"mean D(codes)={d_fake:.3f}): is it learning? check its learning rate")
+    if d_real > 0.99 and d_fake < 0.01:
+        return (f"discriminator pinned at certainty (mean D(prior)={d_real:.3f}, mean D(codes)={d_fake:.3f}): "
+                "the encoder gets little gradient; lower D's learning rate or add input noise")
+    return None
+
+
+def _mean_probability(logits):
+    return float(F.sigmoid(logits.detach()).data.mean())
+
+
+def train_step(model, x, prior, rng, opts, labels=None):
+    """One mini-batch of the AAE procedure: reconstruction, then regularization (D, then encoder).
+
+    labels: for label-regularized training (PAPER.md §2.3), integer labels per example with -1 for
+    unlabeled ones; prior samples then come from the labeled component, and D sees the label.
+    """
+    real_labels = fake_labels = None
+    prior_labels = None
+    if model.d_label_classes:
+        real_labels, fake_labels, prior_labels = label_inputs(labels, model.d_label_classes, rng)
+    z_prior = prior.sample(len(x), rng=rng, labels=prior_labels)
+    rec = reconstruction_step(model, x, opts["reconstruction"])
+    d_loss, d_real, d_fake = discriminator_step(model, x, z_prior, opts["discriminator"], real_labels, fake_labels)
+    g_loss = generator_step(model, x, opts["generator"], fake_labels)
+    return {"rec": rec, "d": d_loss, "g": g_loss, "d_real": d_real, "d_fake": d_fake}
+
+
+def label_inputs(labels, n_classes_plus_one, rng):
+    """One-hot inputs for a label-aware discriminator (PAPER.md §2.3).
+
+    Fake side: the image's label, or the extra "unlabeled" class (the last one) where labels == -1.
+    Real side: the same labels pick the prior's mixture component; for unlabeled examples the
+    component is drawn uniformly and D is told "unlabeled" too. Returns (real, fake, prior_labels).
+    """
+    k = n_classes_plus_one - 1
+    labels = np.asarray(labels)
+    unlabeled = labels < 0
+    prior_labels = np.where(unlabeled, rng.integers(0, k, size=labels.shape), labels)
+    code = np.where(unlabeled, k, labels)
+    onehot = F.one_hot(code, n_classes_plus_one)
+    return onehot, onehot, prior_labels
+
+
+# ---------------------------------------------------------------------------------------------------
+# Evaluation helpers
+# ---------------------------------------------------------------------------------------------------
+
+
+def encode(model, x, batch_size=1000):
+    """Codes of x in eval mode, (N, latent_dim) as a plain array."""
+    with no_grad():
+        return np.concatenate([model.encoder(x[i : i + batch_size]).numpy() for i in range(0, len(x), batch_size)])
+
+
+def reconstruction_error(model, x, batch_size=1000):
+    """Mean over images of the squared error ‖x − x̂‖² (summed over pixels)."""
+    with no_grad():
+        errs = [((model.reconstruct(x[i : i + batch_size]).numpy() - x[i : i + batch_size]) ** 2).sum(1)
+                for i in range(0, len(x), batch_size)]
+    return float(np.concatenate(errs).mean())
+
+
+def discriminator_accuracy(model, x, z_prior, real_labels=None, fake_labels=None):
+    """Fraction of prior samples called real plus codes called fake, over both sets."""
+    with no_grad():
+        real = model.discriminate(Tensor(z_prior), real_labels).numpy() > 0
+        fake = model.discriminate(model.encoder(x), fake_labels).numpy() <= 0
+    return float((real.sum() + fake.sum()) / (len(real) + len(fake)))
