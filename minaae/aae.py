@@ -19,6 +19,7 @@ import numpy as np
 from . import functional as F
 from . import nn
 from .autograd import Tensor, no_grad
+from .backend import device_of, to_device
 
 REAL, FAKE = 1.0, 0.0
 
@@ -203,28 +204,31 @@ def reconstruction_step(model, x, opt):
     return loss.item()
 
 
-def discriminator_step(model, x, z_prior, opt, real_labels=None, fake_labels=None):
-    """Phase 2a: update D to tell prior samples (REAL) from codes enc(x) (FAKE).
+def discriminator_step(discriminate, z_fake, z_prior, opt):
+    """Phase 2a: update D to tell prior samples (REAL) from codes (FAKE).
 
-    The codes are computed without a graph: this step must leave the encoder bit-identical.
+    discriminate: z -> logits (the discriminator, with any label input already bound).
+    z_fake: codes enc(x) cut from the encoder's graph, so this step cannot touch the encoder.
     Returns (L_D, mean D(prior), mean D(codes)) — the diagnostics of PAPER.md §7.
     """
-    with no_grad():
-        z_fake = model.encoder(x)
     opt.zero_grad()
-    d_real = model.discriminate(Tensor(z_prior), real_labels)
-    d_fake = model.discriminate(z_fake, fake_labels)
+    d_real = discriminate(Tensor(z_prior))
+    d_fake = discriminate(z_fake)
     loss = discriminator_loss(d_real, d_fake)
     loss.backward()
     opt.step()
     return loss.item(), _mean_probability(d_real), _mean_probability(d_fake)
 
 
-def generator_step(model, x, opt, fake_labels=None):
-    """Phase 2b: update the encoder so that D takes its codes for prior samples. Returns L_G."""
+def generator_step(discriminator, discriminate, z, opt):
+    """Phase 2b: update the encoder so that D takes its codes z = enc(x) for prior samples.
+
+    D is frozen: the loss flows through it to the encoder but its own weights get no gradient.
+    Returns L_G.
+    """
     opt.zero_grad()
-    with frozen(model.discriminator), frozen(model.decoder):
-        loss = generator_loss(model.discriminate(model.encoder(x), fake_labels))
+    with frozen(discriminator):
+        loss = generator_loss(discriminate(z))
     loss.backward()
     opt.step()
     return loss.item()
@@ -251,28 +255,38 @@ def _mean_probability(logits):
 
 
 def train_step(model, x, prior, rng, opts, labels=None):
-    """One mini-batch of the AAE procedure: reconstruction, then regularization (D, then encoder).
+    """One mini-batch of the AAE procedure (PAPER.md §3): reconstruction, then regularization.
 
     labels: for label-regularized training (PAPER.md §2.3), integer labels per example with -1 for
     unlabeled ones; prior samples then come from the labeled component, and D sees the label.
     """
-    real_labels = fake_labels = None
-    prior_labels = None
+    onehot, prior_labels = (None, None)
     if model.d_label_classes:
-        real_labels, fake_labels, prior_labels = label_inputs(labels, model.d_label_classes, rng)
-    z_prior = prior.sample(len(x), rng=rng, labels=prior_labels)
+        onehot, prior_labels = label_inputs(labels, model.d_label_classes, rng)
+    z_prior = to_device(prior.sample(len(x), rng=rng, labels=prior_labels), device_of(_raw(x)))
     rec = reconstruction_step(model, x, opts["reconstruction"])
-    d_loss, d_real, d_fake = discriminator_step(model, x, z_prior, opts["discriminator"], real_labels, fake_labels)
-    g_loss = generator_step(model, x, opts["generator"], fake_labels)
+
+    def discriminate(z):
+        return model.discriminate(z, onehot)
+
+    # One encoder pass serves both regularization steps: the encoder does not change between them.
+    z = model.encoder(x)
+    d_loss, d_real, d_fake = discriminator_step(discriminate, z.detach(), z_prior, opts["discriminator"])
+    g_loss = generator_step(model.discriminator, discriminate, z, opts["generator"])
     return {"rec": rec, "d": d_loss, "g": g_loss, "d_real": d_real, "d_fake": d_fake}
 
 
+def _raw(x):
+    return x.data if isinstance(x, Tensor) else x
+
+
 def label_inputs(labels, n_classes_plus_one, rng):
-    """One-hot inputs for a label-aware discriminator (PAPER.md §2.3).
+    """The one-hot label input of a label-aware discriminator (PAPER.md §2.3), and prior labels.
 
     Fake side: the image's label, or the extra "unlabeled" class (the last one) where labels == -1.
-    Real side: the same labels pick the prior's mixture component; for unlabeled examples the
-    component is drawn uniformly and D is told "unlabeled" too. Returns (real, fake, prior_labels).
+    Real side: the same labels pick the prior's mixture component, so each (code, label) pair D sees
+    has a prior counterpart with the same label; for unlabeled examples the component is drawn
+    uniformly and D is told "unlabeled" on both sides. Returns (onehot, prior_labels).
     """
     k = n_classes_plus_one - 1
     labels = np.asarray(labels)
@@ -280,7 +294,7 @@ def label_inputs(labels, n_classes_plus_one, rng):
     prior_labels = np.where(unlabeled, rng.integers(0, k, size=labels.shape), labels)
     code = np.where(unlabeled, k, labels)
     onehot = F.one_hot(code, n_classes_plus_one)
-    return onehot, onehot, prior_labels
+    return onehot, prior_labels
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -302,9 +316,9 @@ def reconstruction_error(model, x, batch_size=1000):
     return float(np.concatenate(errs).mean())
 
 
-def discriminator_accuracy(model, x, z_prior, real_labels=None, fake_labels=None):
+def discriminator_accuracy(model, x, z_prior, labels_onehot=None):
     """Fraction of prior samples called real plus codes called fake, over both sets."""
     with no_grad():
-        real = model.discriminate(Tensor(z_prior), real_labels).numpy() > 0
-        fake = model.discriminate(model.encoder(x), fake_labels).numpy() <= 0
+        real = model.discriminate(Tensor(z_prior), labels_onehot).numpy() > 0
+        fake = model.discriminate(model.encoder(x), labels_onehot).numpy() <= 0
     return float((real.sum() + fake.sum()) / (len(real) + len(fake)))

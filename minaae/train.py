@@ -48,13 +48,16 @@ def _unflatten(prefix, arrays, meta):
     tree = {}
     for source in (meta, arrays):
         for name, value in source.items():
-            if not name.startswith(prefix + "/") or (source is meta and value == "<dict>"):
+            if not name.startswith(prefix + "/"):
                 continue
             *path, leaf = name[len(prefix) + 1 :].split("/")
             node = tree
             for part in path:
                 node = node.setdefault(part, {})
-            node[leaf] = value
+            if source is meta and value == "<dict>":
+                node.setdefault(leaf, {})  # keeps empty dicts (e.g. a parameter with no state yet)
+            else:
+                node[leaf] = value
     return tree
 
 

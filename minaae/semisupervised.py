@@ -1,0 +1,185 @@
+"""AAEs with a categorical code: semi-supervised classification, clustering, dimensionality reduction
+(PAPER.md §4 rows 5–7). Split from aae.py because these models have two codes and two discriminators.
+
+The encoder has two heads on one trunk: q(y|x), a softmax over `n_classes`, and q(z|x), a linear
+"style" code. The decoder reconstructs x from [y, z]. Two discriminators regularize the heads: one
+imposes the categorical prior Cat(n_classes) on y, one the Gaussian N(0, I) on z. So y is pushed toward
+one-hot vectors carrying the class, and z toward a class-free style. Per mini-batch (PAPER.md §4):
+
+1. reconstruction phase (an unlabeled batch): encoder + decoder;
+2. regularization phase: both discriminators, then the encoder as their generator;
+3. classification phase (a labeled batch; none for clustering): cross-entropy of q(y|x).
+"""
+
+import numpy as np
+
+from . import functional as F
+from . import nn
+from .aae import discriminator_step, frozen, generator_loss, reconstruction_loss
+from .autograd import Tensor, no_grad
+
+
+class CategoricalAAE(nn.Module):
+    """The semi-supervised / clustering AAE of PAPER.md §4 rows 5–6.
+
+    x (N, data_dim) -> trunk -> y logits (N, n_classes), z (N, style_dim); decoder [softmax(y), z] -> x.
+    input_noise: std of Gaussian noise on the encoder's input in training (PAPER.md §5: 0.3);
+    input_dropout / batch_norm: the clustering settings of PAPER.md §5 (input dropout 0.2, batch
+    normalization in the encoder only — never in a discriminator, PAPER.md §7).
+    """
+
+    def __init__(self, rng, data_dim=784, n_classes=10, style_dim=10, hidden=(1000, 1000),
+                 d_hidden=(1000, 1000), input_noise=0.3, input_dropout=0.0, batch_norm=False, init="normal"):
+        super().__init__()
+        self.n_classes, self.style_dim = n_classes, style_dim
+        layers = [nn.GaussianNoise(input_noise, rng)] if input_noise else []
+        if input_dropout:
+            layers.append(nn.Dropout(input_dropout, rng))
+        width = data_dim
+        for h in hidden:
+            layers.append(nn.Linear(width, h, rng=rng, init=init))
+            if batch_norm:
+                layers.append(nn.BatchNorm1d(h))
+            layers.append(nn.ReLU())
+            width = h
+        self.trunk = nn.Sequential(*layers)
+        self.y_head = nn.Linear(width, n_classes, rng=rng, init=init)
+        self.z_head = nn.Linear(width, style_dim, rng=rng, init=init)
+        self.decoder = nn.mlp([n_classes + style_dim, *hidden[::-1], data_dim], rng=rng, init=init)
+        self.d_cat = nn.mlp([n_classes, *d_hidden, 1], rng=rng, init=init)
+        self.d_gauss = nn.mlp([style_dim, *d_hidden, 1], rng=rng, init=init)
+
+    def encode(self, x):
+        """(y logits (N, n_classes), z (N, style_dim))."""
+        h = self.trunk(x)
+        return self.y_head(h), self.z_head(h)
+
+    def decode(self, y, z):
+        """Pixel logits from a class vector y (N, n_classes) and a style z (N, style_dim)."""
+        return self.decoder(F.concat([y, z], axis=1))
+
+    def encoder_parameters(self):
+        return [(f"{m}.{n}", p) for m in ("trunk", "y_head", "z_head")
+                for n, p in getattr(self, m).named_parameters()]
+
+    def classifier_parameters(self):
+        return [(f"{m}.{n}", p) for m in ("trunk", "y_head") for n, p in getattr(self, m).named_parameters()]
+
+
+# ---------------------------------------------------------------------------------------------------
+# The three phases
+# ---------------------------------------------------------------------------------------------------
+
+
+def reconstruction_step(model, x, opt):
+    """Phase 1: x -> (softmax y, z) -> x̂ ; update encoder and decoder. Returns L_rec."""
+    opt.zero_grad()
+    y_logits, z = model.encode(x)
+    loss = reconstruction_loss(model.decode(F.softmax(y_logits), z), x)
+    loss.backward()
+    opt.step()
+    return loss.item()
+
+
+def regularization_step(model, x, rng, opts):
+    """Phase 2: D_cat learns Cat(n) samples vs softmax(y); D_gauss learns N(0, I) vs z; then the encoder
+    learns to fool both. One encoder pass serves the three updates (the encoder is unchanged
+    until the last one). Returns the losses and D's mean confidences."""
+    n = len(x)
+    y_logits, z = model.encode(x)
+    y = F.softmax(y_logits)
+    y_prior = F.one_hot(rng.integers(0, model.n_classes, size=n), model.n_classes)
+    z_prior = rng.standard_normal((n, model.style_dim), dtype=np.float32)
+    dc, dc_real, dc_fake = discriminator_step(model.d_cat, y.detach(), y_prior, opts["d_cat"])
+    dg, dg_real, dg_fake = discriminator_step(model.d_gauss, z.detach(), z_prior, opts["d_gauss"])
+    opts["generator"].zero_grad()
+    with frozen(model.d_cat), frozen(model.d_gauss):
+        loss = generator_loss(model.d_cat(y)) + generator_loss(model.d_gauss(z))
+    loss.backward()
+    opts["generator"].step()
+    return {"d_cat": dc, "d_gauss": dg, "g": loss.item(), "dc_real": dc_real, "dc_fake": dc_fake,
+            "dg_real": dg_real, "dg_fake": dg_fake}
+
+
+def classification_step(model, x, labels, opt):
+    """Phase 3 (semi-supervised only): cross-entropy of q(y|x) on a labeled batch."""
+    opt.zero_grad()
+    y_logits, _ = model.encode(x)
+    loss = F.cross_entropy(y_logits, labels)
+    loss.backward()
+    opt.step()
+    return loss.item()
+
+
+def train_step(model, x, rng, opts, labeled=None):
+    """One mini-batch: reconstruction, regularization, and (when `labeled` = (x_l, y_l)) classification."""
+    stats = {"rec": reconstruction_step(model, x, opts["reconstruction"])}
+    stats.update(regularization_step(model, x, rng, opts))
+    if labeled is not None:
+        stats["ce"] = classification_step(model, *labeled, opts["classification"])
+    return stats
+
+
+def make_optimizers(model, preset="sgd"):
+    """One optimizer per phase.
+
+    "sgd": the paper's settings (PAPER.md §5): SGD, momentum 0.9 for reconstruction and classification,
+    0.1 for the adversarial networks; learning rates 0.01 (reconstruction), 0.1 (classification),
+    0.1 (adversarial), to be divided by 10 at epoch 50 and at 1000 (see `paper_schedules`).
+    "adam": Adam lr 1e-4, β1 = 0.1 for every phase (PAPER.md §7, a preset that worked for others).
+    """
+    from . import optim
+
+    groups = {
+        "reconstruction": [*model.encoder_parameters(), *_named("decoder", model.decoder)],
+        "d_cat": _named("d_cat", model.d_cat),
+        "d_gauss": _named("d_gauss", model.d_gauss),
+        "generator": model.encoder_parameters(),
+        "classification": model.classifier_parameters(),
+    }
+    if preset == "adam":
+        return {k: optim.Adam(p, lr=1e-4, betas=(0.1, 0.999)) for k, p in groups.items()}
+    if preset != "sgd":
+        raise ValueError(f"unknown optimizer preset {preset!r}; expected 'sgd' or 'adam'")
+    lr = {"reconstruction": 0.01, "d_cat": 0.1, "d_gauss": 0.1, "generator": 0.1, "classification": 0.1}
+    momentum = {"reconstruction": 0.9, "d_cat": 0.1, "d_gauss": 0.1, "generator": 0.1, "classification": 0.9}
+    return {k: optim.SGD(p, lr=lr[k], momentum=momentum[k]) for k, p in groups.items()}
+
+
+def paper_schedules(opts, milestones=(50, 1000)):
+    """The paper's step decays: every learning rate ÷10 at each milestone epoch."""
+    from . import optim
+
+    return [optim.MultiStepLR(opt, milestones, gamma=0.1) for opt in opts.values()]
+
+
+def _named(prefix, module):
+    return [(f"{prefix}.{name}", p) for name, p in module.named_parameters()]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Evaluation
+# ---------------------------------------------------------------------------------------------------
+
+
+def class_probabilities(model, x, batch_size=1000):
+    """q(y|x) in eval mode, (N, n_classes) as a plain array."""
+    model.eval()
+    with no_grad():
+        return np.concatenate([F.softmax(model.encode(x[i : i + batch_size])[0]).numpy()
+                               for i in range(0, len(x), batch_size)])
+
+
+def styles(model, x, batch_size=1000):
+    """q(z|x) in eval mode, (N, style_dim)."""
+    model.eval()
+    with no_grad():
+        return np.concatenate([model.encode(x[i : i + batch_size])[1].numpy() for i in range(0, len(x), batch_size)])
+
+
+def decode_heads(model, z=None):
+    """Each cluster's head: decode the one-hot y_k with style z (zero by default), (n_classes, data_dim)."""
+    eye = np.eye(model.n_classes, dtype=np.float32)
+    z = np.zeros((model.n_classes, model.style_dim), np.float32) if z is None else z
+    with no_grad():
+        return F.sigmoid(model.decode(Tensor(eye), Tensor(z))).numpy()
