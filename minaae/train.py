@@ -146,8 +146,10 @@ def fit(model, step, epoch_batches, epochs, optimizers, rng, out_dir, evaluate=N
                 stats = step(batch)
                 for name, value in stats.items():
                     if not math.isfinite(value):
-                        raise DivergedError(f"loss '{name}' became {value} at epoch {epoch}, batch {b}; "
-                                            f"the last good checkpoint is {ckpt} (epoch {epoch - 1})")
+                        kept = f"the checkpoint of epoch {epoch - 1} is kept in {ckpt}" if epoch > 1 else \
+                            "no checkpoint was written yet"
+                        raise DivergedError(f"loss '{name}' became {value} at epoch {epoch}, batch {b}; {kept}. "
+                                            "Lower the learning rates.")
                     sums[name] = sums.get(name, 0.0) + value
                 count += 1
                 if b % 10 == 0:

@@ -1,0 +1,218 @@
+"""The adversarial autoencoder's phases: the real/fake convention, which parameters each phase may
+touch, and an end-to-end run on synthetic data in which the codes move toward the prior."""
+
+import numpy as np
+import pytest
+
+import minaae.functional as F
+from minaae import aae, metrics, priors
+from minaae import semisupervised as ss
+from minaae.autograd import Tensor, no_grad
+
+
+def small_aae(rng, encoder="deterministic", d_label_classes=0, data_dim=12):
+    return aae.AAE(data_dim, 2, (32, 32), encoder=encoder, d_label_classes=d_label_classes, rng=rng, init="he")
+
+
+def snapshot(module):
+    return {k: v.copy() for k, v in module.state_dict().items()}
+
+
+def unchanged(before, module):
+    return all(np.array_equal(before[k], v) for k, v in module.state_dict().items())
+
+
+def synthetic(rng, n=600, data_dim=12):
+    """Images from a hidden 2-D cause: x = sigmoid(A c) with c drawn from 3 clusters."""
+    c = rng.standard_normal((n, 2)) * 0.3 + rng.integers(0, 3, n)[:, None] * 1.5
+    a = rng.standard_normal((2, data_dim))
+    return (1 / (1 + np.exp(-(c @ a)))).astype(np.float32)
+
+
+def test_one_discriminator_step_raises_d_on_prior_and_lowers_it_on_codes():
+    rng = np.random.default_rng(0)
+    model = small_aae(rng)
+    opts = aae.make_optimizers(model, lr=1e-3, d_lr=1e-2)
+    x = synthetic(rng, 100)
+    z_prior = priors.GaussianMixture().sample(100, rng)
+    with no_grad():
+        codes = model.encoder(x)
+        before_real = F.sigmoid(model.discriminate(Tensor(z_prior))).data.mean()
+        before_fake = F.sigmoid(model.discriminate(codes)).data.mean()
+    aae.discriminator_step(model.discriminate, codes, z_prior, opts["discriminator"])
+    with no_grad():
+        after_real = F.sigmoid(model.discriminate(Tensor(z_prior))).data.mean()
+        after_fake = F.sigmoid(model.discriminate(codes)).data.mean()
+    assert after_real > before_real and after_fake < before_fake
+
+
+def test_discriminator_step_leaves_encoder_and_decoder_bit_identical():
+    rng = np.random.default_rng(1)
+    model = small_aae(rng)
+    opts = aae.make_optimizers(model)
+    x = synthetic(rng, 50)
+    enc, dec, disc = snapshot(model.encoder), snapshot(model.decoder), snapshot(model.discriminator)
+    z = model.encoder(x)
+    aae.discriminator_step(model.discriminate, z.detach(), priors.GaussianMixture().sample(50, rng),
+                           opts["discriminator"])
+    assert unchanged(enc, model.encoder) and unchanged(dec, model.decoder)
+    assert not unchanged(disc, model.discriminator)
+
+
+def test_generator_step_moves_only_the_encoder_toward_real():
+    rng = np.random.default_rng(2)
+    model = small_aae(rng)
+    opts = aae.make_optimizers(model, lr=1e-2)
+    x = synthetic(rng, 100)
+    dec, disc = snapshot(model.decoder), snapshot(model.discriminator)
+    with no_grad():
+        before = F.sigmoid(model.discriminate(model.encoder(x))).data.mean()
+    aae.generator_step(model.discriminator, model.discriminate, model.encoder(x), opts["generator"])
+    with no_grad():
+        after = F.sigmoid(model.discriminate(model.encoder(x))).data.mean()
+    assert unchanged(dec, model.decoder) and unchanged(disc, model.discriminator)
+    assert after > before
+    assert all(p.requires_grad for p in model.discriminator.parameters())  # unfrozen afterwards
+
+
+def test_reconstruction_step_touches_encoder_and_decoder_only():
+    rng = np.random.default_rng(3)
+    model = small_aae(rng)
+    opts = aae.make_optimizers(model)
+    disc = snapshot(model.discriminator)
+    enc = snapshot(model.encoder)
+    aae.reconstruction_step(model, synthetic(rng, 50), opts["reconstruction"])
+    assert unchanged(disc, model.discriminator) and not unchanged(enc, model.encoder)
+
+
+def test_each_phase_owns_its_optimizer_state():
+    rng = np.random.default_rng(4)
+    model = small_aae(rng)
+    opts = aae.make_optimizers(model)
+    assert {n.split(".")[0] for n in opts["reconstruction"].params} == {"encoder", "decoder"}
+    assert {n.split(".")[0] for n in opts["discriminator"].params} == {"discriminator"}
+    assert {n.split(".")[0] for n in opts["generator"].params} == {"encoder"}
+    assert len({id(o) for o in opts.values()}) == 3
+
+
+@pytest.mark.parametrize("encoder", ["deterministic", "gaussian", "universal"])
+def test_encoders_are_stochastic_only_where_the_paper_says(encoder):
+    rng = np.random.default_rng(5)
+    model = small_aae(rng, encoder)
+    x = synthetic(rng, 20)
+    with no_grad():
+        a, b = model.encoder(x).data, model.encoder(x).data
+        model.eval()
+        c, d = model.encoder(x).data, model.encoder(x).data
+    assert np.array_equal(a, b) == (encoder == "deterministic")
+    assert np.array_equal(c, d)  # eval mode: the posterior mean / eta = 0
+
+
+def test_label_inputs_use_an_extra_unlabeled_class_and_pair_labels_with_components():
+    rng = np.random.default_rng(6)
+    labels = np.array([3, -1, 0, 9, -1])
+    onehot, prior_labels = aae.label_inputs(labels, 11, rng)
+    assert onehot.shape == (5, 11)
+    np.testing.assert_array_equal(onehot.argmax(1), [3, 10, 0, 9, 10])
+    np.testing.assert_array_equal(prior_labels[[0, 2, 3]], [3, 0, 9])
+    assert np.all((prior_labels >= 0) & (prior_labels < 10))
+    z = priors.GaussianMixture().sample(5, rng, labels=prior_labels)
+    centres = priors.GaussianMixture().centers()
+    nearest = ((z[:, None] - centres[None]) ** 2).sum(-1).argmin(1)
+    assert (nearest[[0, 2, 3]] == [3, 0, 9]).mean() >= 2 / 3
+
+
+def test_label_regularized_discriminator_requires_the_label():
+    model = small_aae(np.random.default_rng(7), d_label_classes=11)
+    with pytest.raises(ValueError, match="one-hot label of 11 classes"):
+        model.discriminate(Tensor(np.zeros((2, 2), np.float32)))
+
+
+def test_discriminator_warning_for_stuck_and_pinned():
+    assert "chance" in aae.discriminator_warning(1, 0.501, 0.499)
+    assert aae.discriminator_warning(5, 0.501, 0.499) is None  # equilibrium late in training is success
+    assert "certainty" in aae.discriminator_warning(3, 0.999, 0.001)
+    assert aae.discriminator_warning(1, 0.7, 0.3) is None
+
+
+def _train_on_gaussian_cause(seed, adversarial, epochs=20, batch=20):
+    """An AAE (or, as the control, the same autoencoder without the regularization phase) on 12-D data
+    made from a 2-D Gaussian cause; returns (MMD of the codes to N(0, I), reconstruction error
+    before, after)."""
+    rng = np.random.default_rng(seed)
+    c = rng.standard_normal((1000, 2)) * 0.5 + 2
+    x = (1 / (1 + np.exp(-(c @ rng.standard_normal((2, 12)))))).astype(np.float32)
+    model = aae.AAE(12, 2, (64, 64), rng=rng, init="he")
+    prior = priors.Gaussian(2)
+    opts = aae.make_optimizers(model, lr=2e-3, d_lr=2e-3)
+    rec0 = aae.reconstruction_error(model.eval(), x)
+    for _ in range(epochs):
+        model.train()
+        for i in rng.permutation(len(x) // batch):
+            xb = x[i * batch : (i + 1) * batch]
+            if adversarial:
+                aae.train_step(model, xb, prior, rng, opts)
+            else:
+                aae.reconstruction_step(model, xb, opts["reconstruction"])
+    model.eval()
+    mmd = metrics.mmd_rbf(aae.encode(model, x[:500]), prior.sample(500, np.random.default_rng(99)), bandwidth=1.0)
+    return mmd, rec0, aae.reconstruction_error(model, x)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_end_to_end_codes_match_the_prior_far_better_than_a_plain_autoencoder(seed):
+    mmd_aae, rec0, rec1 = _train_on_gaussian_cause(seed, adversarial=True)
+    mmd_ae, _, _ = _train_on_gaussian_cause(seed, adversarial=False)
+    assert mmd_aae < 0.6 * mmd_ae, (mmd_aae, mmd_ae)
+    assert rec1 < 0.2 * rec0, (rec0, rec1)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The categorical-code model (semi-supervised / clustering)
+# ---------------------------------------------------------------------------------------------------
+
+
+def small_categorical(rng, **kw):
+    return ss.CategoricalAAE(rng, data_dim=12, n_classes=3, style_dim=2, hidden=(32, 32), d_hidden=(16,),
+                             init="he", **kw)
+
+
+def test_semisupervised_phases_touch_only_their_parameters():
+    rng = np.random.default_rng(9)
+    model = small_categorical(rng)
+    opts = ss.make_optimizers(model, "adam")
+    x = synthetic(rng, 30)
+    parts = ["trunk", "y_head", "z_head", "decoder", "d_cat", "d_gauss"]
+
+    def changed_after(fn):
+        before = {p: snapshot(getattr(model, p)) for p in parts}
+        fn()
+        return {p for p in parts if not unchanged(before[p], getattr(model, p))}
+
+    assert changed_after(lambda: ss.reconstruction_step(model, x, opts["reconstruction"])) == \
+        {"trunk", "y_head", "z_head", "decoder"}
+    assert changed_after(lambda: ss.regularization_step(model, x, rng, opts)) == \
+        {"trunk", "y_head", "z_head", "d_cat", "d_gauss"}
+    labels = np.array([0, 1, 2] * 10)
+    assert changed_after(lambda: ss.classification_step(model, x, labels, opts["classification"])) == \
+        {"trunk", "y_head"}
+
+
+def test_semisupervised_end_to_end_accuracy_rises_well_above_chance():
+    rng = np.random.default_rng(10)
+    n, k = 900, 3
+    labels = rng.integers(0, k, n)
+    centres = rng.standard_normal((k, 12)) * 2
+    x = (1 / (1 + np.exp(-(centres[labels] + rng.standard_normal((n, 12)) * 0.5)))).astype(np.float32)
+    model = small_categorical(rng, input_noise=0.1)
+    opts = ss.make_optimizers(model, "adam")
+    for o in opts.values():
+        o.lr = 1e-3
+    labeled = np.concatenate([np.flatnonzero(labels == c)[:3] for c in range(k)])  # 9 labels
+    for _ in range(10):
+        model.train()
+        for i in rng.permutation(n // 50):
+            pick = rng.choice(labeled, 50)
+            ss.train_step(model, x[i * 50 : (i + 1) * 50], rng, opts, labeled=(x[pick], labels[pick]))
+    error = metrics.classification_error(ss.class_probabilities(model, x), labels)
+    assert error < 0.2, error  # chance is 2/3

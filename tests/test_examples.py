@@ -1,0 +1,68 @@
+"""The example scripts as a user runs them: bad arguments give a one-line message, and a short run on a
+slice of MNIST writes its figures, checkpoint and metrics.json and resumes."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run(script, *args, timeout=300):
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    return subprocess.run([sys.executable, os.path.join(ROOT, "examples", script), *args], capture_output=True,
+                          text=True, timeout=timeout, env=env)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--prior", "banana"], "invalid choice: 'banana'"),
+    (["--epochs", "-3"], "must be a positive integer, got -3"),
+    (["--data-dir", "/nonexistent/mnist"], "--data-dir /nonexistent/mnist is not a folder"),
+    (["--prior", "mixture", "--latent-dim", "8"], "is 2-D; got --latent-dim 8"),
+    (["--device", "tpu"], "unknown device 'tpu'"),
+])
+def test_mnist_aae_rejects_bad_arguments_with_one_line(args, message):
+    result = run("mnist_aae.py", *args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--labels", "15"], "positive multiple of 10"),
+    (["--labels", "some"], "integer or 'all'"),
+    (["--input-noise", "-1"], "--input-noise must be >= 0"),
+])
+def test_mnist_semisupervised_rejects_bad_arguments(args, message):
+    result = run("mnist_semisupervised.py", *args)
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_mnist_aae_short_run_writes_outputs_and_resumes(tmp_path):
+    out = str(tmp_path / "run")
+    common = ["--train-size", "1000", "--hidden", "64", "--out", out, "--no-progress"]
+    first = run("mnist_aae.py", "--epochs", "1", *common)
+    assert first.returncode == 0, first.stderr[-2000:]
+    for name in ["codes.png", "samples.png", "reconstructions.png", "manifold.png", "curves.png",
+                 "checkpoint.npz", "metrics.json", "log.jsonl"]:
+        assert os.path.getsize(os.path.join(out, name)) > 0, name
+    second = run("mnist_aae.py", "--epochs", "2", "--resume", *common)
+    assert second.returncode == 0 and "resumed" in second.stdout
+    metrics = json.load(open(os.path.join(out, "metrics.json")))
+    assert metrics["epochs"] == 2 and metrics["seed"] == 0 and metrics["args"]["prior"] == "mixture"
+    assert 0 < metrics["test_rec_error"] < 100 and 0 <= metrics["discriminator_accuracy"] <= 1
+
+
+@pytest.mark.slow
+def test_mnist_semisupervised_short_run_learns_above_chance(tmp_path):
+    out = str(tmp_path / "ss")
+    result = run("mnist_semisupervised.py", "--labels", "100", "--epochs", "8", "--train-size", "2000",
+                 "--hidden", "128", "--preset", "adam", "--adam-lr", "1e-3", "--out", out, "--no-progress")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "100 labeled training examples" in result.stdout
+    metrics = json.load(open(os.path.join(out, "metrics.json")))
+    assert metrics["labels"] == 100 and metrics["test_error"] < 0.6  # chance is 0.9

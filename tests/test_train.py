@@ -1,0 +1,106 @@
+"""The training loop: exact resume, atomic checkpoints, a clear stop on divergence, Ctrl-C."""
+
+import os
+
+import numpy as np
+import pytest
+
+from minaae import aae, data, priors, train
+
+
+def setup(seed=0):
+    rng = np.random.default_rng(seed)
+    x = np.random.default_rng(42).random((200, 12)).astype(np.float32)  # the same data in every "process"
+    model = aae.AAE(12, 2, (16,), rng=rng, init="he")
+    opts = aae.make_optimizers(model, lr=1e-3)
+    prior = priors.GaussianMixture()
+    step = lambda batch: aae.train_step(model, batch[0], prior, rng, opts)
+    epoch_batches = lambda: data.batches(x, batch_size=50, rng=rng)
+    return model, opts, rng, step, epoch_batches
+
+
+def test_resume_after_interruption_equals_an_uninterrupted_run_bit_for_bit(tmp_path):
+    model, opts, rng, step, batches = setup()
+    train.fit(model, step, batches, 4, opts, rng, str(tmp_path / "straight"), progress=False)
+
+    model2, opts2, rng2, step2, batches2 = setup()
+    train.fit(model2, step2, batches2, 2, opts2, rng2, str(tmp_path / "split"), progress=False)
+    model3, opts3, rng3, step3, batches3 = setup(seed=123)  # a fresh process: other weights, other generator
+    history = train.fit(model3, step3, batches3, 4, opts3, rng3, str(tmp_path / "split"), resume=True,
+                        progress=False)
+    assert [h["epoch"] for h in history] == [1, 2, 3, 4]
+    for k, v in model.state_dict().items():
+        assert np.array_equal(v, model3.state_dict()[k]), k
+
+
+def test_checkpoint_round_trip_restores_model_optimizers_and_generator(tmp_path):
+    model, opts, rng, step, batches = setup()
+    train.fit(model, step, batches, 1, opts, rng, str(tmp_path), progress=False)
+    path = str(tmp_path / "checkpoint.npz")
+    model2, opts2, rng2, _, _ = setup(seed=5)
+    state = train.load_checkpoint(path, model2, opts2, rng2)
+    assert state["epoch"] == 1
+    assert rng2.random() == rng.random()
+    for name in opts:
+        a, b = opts[name].state_dict(), opts2[name].state_dict()
+        assert a["steps"] == b["steps"] == 4
+        for p in a["state"]:
+            for k, v in a["state"][p].items():
+                assert np.array_equal(v, b["state"][p][k])
+
+
+def test_a_corrupt_checkpoint_is_a_clear_error(tmp_path):
+    model, opts, rng, _, _ = setup()
+    path = tmp_path / "checkpoint.npz"
+    path.write_bytes(b"not a checkpoint")
+    with pytest.raises(train.CheckpointError, match="corrupt"):
+        train.load_checkpoint(str(path), model, opts, rng)
+    with pytest.raises(train.CheckpointError, match="no checkpoint"):
+        train.load_checkpoint(str(tmp_path / "missing.npz"), model, opts, rng)
+
+
+def test_a_checkpoint_of_another_model_names_the_mismatch(tmp_path):
+    model, opts, rng, step, batches = setup()
+    train.fit(model, step, batches, 1, opts, rng, str(tmp_path), progress=False)
+    other = aae.AAE(12, 3, (16,), rng=rng)
+    with pytest.raises(ValueError, match="shape"):
+        train.load_checkpoint(str(tmp_path / "checkpoint.npz"), other, aae.make_optimizers(other), rng)
+
+
+def test_a_nan_loss_stops_with_epoch_and_batch(tmp_path):
+    model, opts, rng, step, batches = setup()
+    calls = []
+
+    def diverging(batch):
+        calls.append(1)
+        return {"rec": float("nan") if len(calls) == 7 else 1.0}
+
+    with pytest.raises(train.DivergedError, match="'rec' became nan at epoch 2, batch 3"):
+        train.fit(model, diverging, batches, 3, opts, rng, str(tmp_path), progress=False)
+    assert os.path.exists(tmp_path / "checkpoint.npz")  # epoch 1 is kept
+
+
+def test_ctrl_c_keeps_the_last_checkpoint_and_no_temporary_files(tmp_path):
+    model, opts, rng, step, batches = setup()
+    calls = []
+
+    def interrupted(batch):
+        calls.append(1)
+        if len(calls) == 6:
+            raise KeyboardInterrupt
+        return step(batch)
+
+    with pytest.raises(KeyboardInterrupt):
+        train.fit(model, interrupted, batches, 3, opts, rng, str(tmp_path), progress=False)
+    model2, opts2, rng2, _, _ = setup(seed=9)
+    assert train.load_checkpoint(str(tmp_path / "checkpoint.npz"), model2, opts2, rng2)["epoch"] == 1
+    assert not [f for f in os.listdir(tmp_path) if f.endswith(".tmp")]
+
+
+def test_log_has_one_line_per_epoch_with_iterations_and_wall_time(tmp_path):
+    model, opts, rng, step, batches = setup()
+    history = train.fit(model, step, batches, 2, opts, rng, str(tmp_path), progress=False,
+                        evaluate=lambda m: {"val": 1.5})
+    lines = (tmp_path / "log.jsonl").read_text().splitlines()
+    assert len(lines) == 2
+    assert history[-1]["iterations"] == 8 and history[-1]["val"] == 1.5 and history[-1]["wall_time"] > 0
