@@ -46,7 +46,7 @@ def parse_args(argv=None):
     p.add_argument("--epochs", type=positive_int, default=10)
     p.add_argument("--batch-size", type=positive_int, default=100)
     p.add_argument("--lr", type=positive_float, default=1e-3, help="Adam, reconstruction and generator")
-    p.add_argument("--d-lr", type=positive_float, default=2e-4, help="Adam, discriminator")
+    p.add_argument("--d-lr", type=positive_float, default=1e-3, help="Adam, discriminator")
     p.add_argument("--train-size", type=positive_int, default=None,
                    help="use only the first N training images (a quick look; default all 50,000)")
     p.add_argument("--seed", type=int, default=0)

@@ -238,11 +238,12 @@ def generator_step(discriminator, discriminate, z, opt):
 def discriminator_warning(epoch, d_real, d_fake):
     """A message when D is stuck at chance from the start or pinned at certainty, else None.
 
-    At the game's equilibrium D outputs ½ everywhere, so ½ late in training is success; ½ already
-    after the first epoch means D learned nothing (a wiring or learning-rate problem). D sure of
+    At the game's equilibrium D outputs ½ everywhere, so ½ late in training is success; no difference
+    at all between its confidence on prior samples and on codes after the first epoch means D learned
+    nothing (a wiring or learning-rate problem). D sure of
     every sample means the encoder gets no useful gradient from it (PAPER.md §7, diagnostics).
     """
-    if epoch == 1 and abs(d_real - 0.5) < 0.01 and abs(d_fake - 0.5) < 0.01:
+    if epoch == 1 and abs(d_real - d_fake) < 0.005:
         return (f"discriminator at chance after the first epoch (mean D(prior)={d_real:.3f}, "
                 f"mean D(codes)={d_fake:.3f}): is it learning? check its learning rate")
     if d_real > 0.99 and d_fake < 0.01:

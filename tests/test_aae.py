@@ -130,6 +130,7 @@ def test_label_regularized_discriminator_requires_the_label():
 
 def test_discriminator_warning_for_stuck_and_pinned():
     assert "chance" in aae.discriminator_warning(1, 0.501, 0.499)
+    assert aae.discriminator_warning(1, 0.51, 0.497) is None
     assert aae.discriminator_warning(5, 0.501, 0.499) is None  # equilibrium late in training is success
     assert "certainty" in aae.discriminator_warning(3, 0.999, 0.001)
     assert aae.discriminator_warning(1, 0.7, 0.3) is None
