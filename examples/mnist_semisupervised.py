@@ -12,16 +12,13 @@ epoch for the curve, and the reported number is the last epoch's, never a minimu
 
 import argparse
 import os
-import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import numpy as np
+from common import check_common, fit, load, parser, positive_float, positive_int
 
-import numpy as np  # noqa: E402
-
-from minaae import data, metrics, plot, train  # noqa: E402
-from minaae import semisupervised as ss  # noqa: E402
-from minaae.backend import check_device  # noqa: E402
+from minaae import data, metrics, plot, train
+from minaae import semisupervised as ss
 
 
 def labels_arg(text):
@@ -36,53 +33,24 @@ def labels_arg(text):
     return value
 
 
-def positive_int(text):
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
-
-
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = parser(__doc__, epochs=5, out="runs/mnist_semisupervised")
     p.add_argument("--labels", type=labels_arg, default=100, help="100, 1000, ... or all")
-    p.add_argument("--epochs", type=positive_int, default=5)
     p.add_argument("--preset", choices=["sgd", "adam"], default="sgd", help="optimizers (see make_optimizers)")
-    p.add_argument("--adam-lr", type=float, default=1e-4, help="learning rate of every phase with --preset adam")
+    p.add_argument("--adam-lr", type=positive_float, default=1e-4, help="lr of every phase, --preset adam")
     p.add_argument("--hidden", type=positive_int, default=1000)
     p.add_argument("--style-dim", type=positive_int, default=10)
     p.add_argument("--input-noise", type=float, default=0.3)
-    p.add_argument("--batch-size", type=positive_int, default=100)
-    p.add_argument("--train-size", type=positive_int, default=None,
-                   help="use only the first N training images (a quick look; default all 50,000)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--data-dir", default=None)
-    p.add_argument("--out", default="runs/mnist_semisupervised")
-    p.add_argument("--resume", action="store_true")
-    p.add_argument("--no-progress", action="store_true")
-    args = p.parse_args(argv)
-    try:
-        check_device(args.device)
-    except ValueError as e:
-        p.error(str(e))
-    if not args.adam_lr > 0:
-        p.error(f"--adam-lr must be positive, got {args.adam_lr}")
+    args = check_common(p, p.parse_args(argv))
     if args.input_noise < 0:
         p.error(f"--input-noise must be >= 0, got {args.input_noise}")
-    if args.data_dir is not None and not os.path.isdir(args.data_dir):
-        p.error(f"--data-dir {args.data_dir} is not a folder")
     return args
 
 
 def main(argv=None):
     args = parse_args(argv)
     rng = np.random.default_rng(args.seed)
-    try:
-        ds = data.load_mnist(args.data_dir, train_size=args.train_size)
-    except data.DataError as e:
-        sys.exit(f"error: {e}")
+    ds = load(args)
     labeled = (np.arange(len(ds.y_train)) if args.labels == "all"
                else data.balanced_labeled_subset(ds.y_train, args.labels, rng))
     x_lab, y_lab = ds.x_train[labeled], ds.y_train[labeled]
@@ -107,13 +75,7 @@ def main(argv=None):
                 "test_error": metrics.classification_error(ss.class_probabilities(m, ds.x_test), ds.y_test)}
 
     start = time.perf_counter()
-    try:
-        history = train.fit(model, step, epoch_batches, args.epochs, opts, rng, args.out, evaluate=evaluate,
-                            resume=args.resume, schedules=schedules, progress=not args.no_progress)
-    except KeyboardInterrupt:
-        sys.exit(130)
-    except train.DivergedError as e:
-        sys.exit(f"error: {e}")
+    history = fit(args, model, step, epoch_batches, opts, rng, evaluate=evaluate, schedules=schedules)
 
     final = history[-1]
     plot.plot_curves(os.path.join(args.out, "curves.png"), history, keys=["rec", "ce", "d_cat", "d_gauss", "g",

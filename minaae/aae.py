@@ -97,27 +97,37 @@ class AAE(nn.Module):
     latent_dim (+ label classes, PAPER.md §2.3) -> hidden... -> 1 for the discriminator.
     `d_label_classes` > 0 turns on label information in the regularization: D then also reads a
     one-hot of that many classes (the last class means "unlabeled").
+    `decoder_classes` > 0 makes the supervised AAE of PAPER.md §4: the decoder reads the one-hot label
+    beside z, so z is left to carry the style alone.
     """
 
     def __init__(self, data_dim=784, latent_dim=2, hidden=(1000, 1000), encoder="deterministic",
-                 d_hidden=None, d_label_classes=0, rng=None, init="normal"):
+                 d_hidden=None, d_label_classes=0, decoder_classes=0, rng=None, init="normal"):
         super().__init__()
         if encoder not in ENCODERS:
             raise ValueError(f"unknown encoder {encoder!r}; expected one of {sorted(ENCODERS)}")
         rng = np.random.default_rng(0) if rng is None else rng
         hidden, d_hidden = list(hidden), list(hidden if d_hidden is None else d_hidden)
-        self.latent_dim, self.d_label_classes = latent_dim, d_label_classes
+        self.latent_dim, self.d_label_classes, self.decoder_classes = latent_dim, d_label_classes, decoder_classes
         self.encoder = ENCODERS[encoder]([data_dim, *hidden, latent_dim], rng=rng, init=init)
-        self.decoder = nn.mlp([latent_dim, *hidden[::-1], data_dim], rng=rng, init=init)
+        self.decoder = nn.mlp([latent_dim + decoder_classes, *hidden[::-1], data_dim], rng=rng, init=init)
         self.discriminator = nn.mlp([latent_dim + d_label_classes, *d_hidden, 1], rng=rng, init=init)
 
-    def reconstruct(self, x):
-        """Pixel probabilities of dec(enc(x)), (N, data_dim)."""
-        return F.sigmoid(self.decoder(self.encoder(x)))
+    def decode(self, z, labels=None):
+        """Pixel logits of z (and, for the supervised AAE, the integer labels), (N, data_dim)."""
+        if self.decoder_classes:
+            if labels is None:
+                raise ValueError(f"this decoder reads a label of {self.decoder_classes} classes beside z")
+            z = F.concat([z, Tensor(F.one_hot(labels, self.decoder_classes))], axis=1)
+        return self.decoder(z)
 
-    def generate(self, z):
+    def reconstruct(self, x, labels=None):
+        """Pixel probabilities of dec(enc(x)), (N, data_dim)."""
+        return F.sigmoid(self.decode(self.encoder(x), labels))
+
+    def generate(self, z, labels=None):
         """Decode prior samples: the AAE as a generative model, (N, data_dim) in [0, 1]."""
-        return F.sigmoid(self.decoder(z))
+        return F.sigmoid(self.decode(z, labels))
 
     def discriminate(self, z, labels_onehot=None):
         """D's logit that z came from the prior, (N, 1)."""
@@ -196,10 +206,10 @@ def generator_loss(d_fake):
 # ---------------------------------------------------------------------------------------------------
 
 
-def reconstruction_step(model, x, opt):
+def reconstruction_step(model, x, opt, labels=None):
     """Phase 1: update encoder and decoder to reconstruct x. Returns L_rec."""
     opt.zero_grad()
-    loss = reconstruction_loss(model.decoder(model.encoder(x)), x)
+    loss = reconstruction_loss(model.decode(model.encoder(x), labels), x)
     loss.backward()
     opt.step()
     return loss.item()
@@ -259,14 +269,15 @@ def _mean_probability(logits):
 def train_step(model, x, prior, rng, opts, labels=None):
     """One mini-batch of the AAE procedure (PAPER.md §3): reconstruction, then regularization.
 
-    labels: for label-regularized training (PAPER.md §2.3), integer labels per example with -1 for
-    unlabeled ones; prior samples then come from the labeled component, and D sees the label.
+    labels: integer labels per example. For label-regularized training (PAPER.md §2.3) -1 marks an
+    unlabeled example; prior samples then come from the labeled component, and D sees the label.
+    For the supervised AAE (PAPER.md §4) the decoder reads them.
     """
     onehot, prior_labels = (None, None)
     if model.d_label_classes:
         onehot, prior_labels = label_inputs(labels, model.d_label_classes, rng)
     z_prior = to_device(prior.sample(len(x), rng=rng, labels=prior_labels), device_of(_raw(x)))
-    rec = reconstruction_step(model, x, opts["reconstruction"])
+    rec = reconstruction_step(model, x, opts["reconstruction"], labels if model.decoder_classes else None)
 
     def discriminate(z):
         return model.discriminate(z, onehot)
@@ -310,10 +321,11 @@ def encode(model, x, batch_size=1000):
         return np.concatenate([model.encoder(x[i : i + batch_size]).numpy() for i in range(0, len(x), batch_size)])
 
 
-def reconstruction_error(model, x, batch_size=1000):
+def reconstruction_error(model, x, batch_size=1000, labels=None):
     """Mean over images of the squared error ‖x − x̂‖² (summed over pixels)."""
     with no_grad():
-        errs = [((model.reconstruct(x[i : i + batch_size]).numpy() - x[i : i + batch_size]) ** 2).sum(1)
+        errs = [((model.reconstruct(x[i : i + batch_size], None if labels is None else labels[i : i + batch_size])
+                  .numpy() - x[i : i + batch_size]) ** 2).sum(1)
                 for i in range(0, len(x), batch_size)]
     return float(np.concatenate(errs).mean())
 

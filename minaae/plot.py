@@ -64,7 +64,7 @@ def _scatter_codes(ax, codes, labels, prior_samples, title, lims=None):
     ax.set_xlim(lims[0])
     ax.set_ylim(lims[1])
     ax.set_aspect("equal")
-    ax.set_title(title + (" (first 2 of %d dims)" % codes.shape[1] if codes.shape[1] > 2 else ""), fontsize=9)
+    ax.set_title(title + (f" (first 2 of {codes.shape[1]} dims)" if codes.shape[1] > 2 else ""), fontsize=9)
 
 
 def plot_codes(path, codes, labels=None, prior_samples=None, title="", lims=None):

