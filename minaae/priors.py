@@ -78,15 +78,19 @@ class GaussianMixture:
         c, s = self._rotations(np.arange(self.n_classes))
         return self.radius * np.stack([c, s], axis=1)
 
-    def log_density(self, z):
-        """log p(z) of the equal-weight mixture, per row."""
+    def component_log_densities(self, z):
+        """log N_k(z) for every component k, (N, n_components)."""
         z = np.asarray(z, dtype=np.float64)
         c, s = self._rotations(np.arange(self.n_classes))
         d = z[:, None, :] - self.centers()[None]
         along = d[..., 0] * c + d[..., 1] * s  # coordinates in each component's rotated frame
         across = -d[..., 0] * s + d[..., 1] * c
         a, b = self.std
-        log_comp = -0.5 * ((along / a) ** 2 + (across / b) ** 2) - math.log(2 * math.pi * a * b)
+        return -0.5 * ((along / a) ** 2 + (across / b) ** 2) - math.log(2 * math.pi * a * b)
+
+    def log_density(self, z):
+        """log p(z) of the equal-weight mixture, per row."""
+        log_comp = self.component_log_densities(z)
         m = log_comp.max(1, keepdims=True)
         return (m + np.log(np.exp(log_comp - m).sum(1, keepdims=True))).ravel() - math.log(self.n_classes)
 
