@@ -336,3 +336,65 @@ def discriminator_accuracy(model, x, z_prior, labels_onehot=None):
         real = model.discriminate(Tensor(z_prior), labels_onehot).numpy() > 0
         fake = model.discriminate(model.encoder(x), labels_onehot).numpy() <= 0
     return float((real.sum() + fake.sum()) / (len(real) + len(fake)))
+
+
+# ---------------------------------------------------------------------------------------------------
+# The VAE, for the paper's comparison (PAPER.md §2 "Relation to the VAE", Fig. 2)
+# ---------------------------------------------------------------------------------------------------
+
+
+class VAE(nn.Module):
+    """A variational autoencoder with the AAE's networks: Gaussian encoder q(z|x), sigmoid decoder.
+
+    Trained on the negative evidence lower bound: reconstruction + KL(q(z|x) ‖ p(z)), the KL in closed
+    form for a Gaussian prior and by a one-sample Monte-Carlo estimate log q(z|x) − log p(z) otherwise
+    (the mixture), which needs the prior's density — exactly what the AAE does without.
+    """
+
+    def __init__(self, data_dim=784, latent_dim=2, hidden=(1000, 1000), rng=None, init="normal"):
+        super().__init__()
+        rng = np.random.default_rng(0) if rng is None else rng
+        self.latent_dim = latent_dim
+        self.encoder = GaussianEncoder([data_dim, *hidden, latent_dim], rng=rng, init=init)
+        self.decoder = nn.mlp([latent_dim, *list(hidden)[::-1], data_dim], rng=rng, init=init)
+
+    def generate(self, z):
+        return F.sigmoid(self.decoder(z))
+
+    def reconstruct(self, x):
+        return F.sigmoid(self.decoder(self.encoder(x)))
+
+
+def mixture_log_density(prior, z):
+    """log p(z) of a 2-D GaussianMixture prior as a differentiable function of z (N, 2) -> (N,)."""
+    angles = 2 * np.pi * np.arange(prior.n_classes) / prior.n_classes
+    c, s = (Tensor(f(angles).astype(np.float32)) for f in (np.cos, np.sin))
+    dx = z[:, 0:1] - prior.radius * c  # (N, K): offsets from every centre
+    dy = z[:, 1:2] - prior.radius * s
+    along, across = dx * c + dy * s, dy * c - dx * s
+    a, b = prior.std
+    log_comp = (along * along) * (-0.5 / a**2) + (across * across) * (-0.5 / b**2) - float(np.log(2 * np.pi * a * b))
+    return F.logsumexp(log_comp, axis=1) - float(np.log(prior.n_classes))
+
+
+def vae_loss(model, x, prior):
+    """−ELBO per image: Σ_pixels BCE + KL(q(z|x) ‖ p(z)), averaged over the batch. Returns (loss, rec, kl)."""
+    mu, logvar = model.encoder.posterior(x)
+    z = F.gaussian_sample(mu, logvar, model.encoder.rng)
+    rec = reconstruction_loss(model.decoder(z), x) * x.shape[1]  # nats per image, to weigh against the KL
+    if hasattr(prior, "std") and not isinstance(prior.std, tuple):  # Gaussian prior: closed form
+        kl = F.gaussian_kl(mu, logvar, prior.std)
+    else:  # one-sample Monte Carlo: log q(z|x) − log p(z)
+        log_q = ((z - mu) * (z - mu) * F.exp(-logvar) + logvar).sum(axis=1) * -0.5 - model.latent_dim * 0.5 * float(
+            np.log(2 * np.pi))
+        kl = (log_q - mixture_log_density(prior, z)).mean()
+    return rec + kl, rec.item(), kl.item()
+
+
+def vae_step(model, x, prior, opt):
+    """One gradient step on the −ELBO."""
+    opt.zero_grad()
+    loss, rec, kl = vae_loss(model, x, prior)
+    loss.backward()
+    opt.step()
+    return {"loss": loss.item(), "rec": rec, "kl": kl}
