@@ -217,3 +217,28 @@ def test_semisupervised_end_to_end_accuracy_rises_well_above_chance():
             ss.train_step(model, x[i * 50 : (i + 1) * 50], rng, opts, labeled=(x[pick], labels[pick]))
     error = metrics.classification_error(ss.class_probabilities(model, x), labels)
     assert error < 0.2, error  # chance is 2/3
+
+
+def test_differentiable_mixture_density_matches_the_prior_and_its_gradient():
+    from minaae import gradcheck
+
+    prior = priors.GaussianMixture()
+    z = np.random.default_rng(11).standard_normal((6, 2))
+    np.testing.assert_allclose(aae.mixture_log_density(prior, Tensor(z)).data, prior.log_density(z), rtol=1e-5)
+    assert gradcheck(lambda t: aae.mixture_log_density(prior, t), [z], rtol=1e-4)
+
+
+def test_vae_step_lowers_the_negative_elbo():
+    from minaae import optim
+
+    rng = np.random.default_rng(12)
+    x = synthetic(rng, 200)
+    model = aae.VAE(12, 2, (32,), rng=rng, init="he")
+    opt = optim.Adam(model.named_parameters(), lr=3e-3)
+    for prior in (priors.Gaussian(2), priors.GaussianMixture()):
+        first = np.mean([aae.vae_step(model, x[i : i + 50], prior, opt)["loss"] for i in range(0, 200, 50)])
+        for _ in range(20):
+            for i in range(0, 200, 50):
+                aae.vae_step(model, x[i : i + 50], prior, opt)
+        last = np.mean([aae.vae_loss(model, x[i : i + 50], prior)[0].item() for i in range(0, 200, 50)])
+        assert last < first
