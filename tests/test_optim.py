@@ -23,8 +23,9 @@ def run(opt_cls, steps, p0, **kw):
     return p.data
 
 
-@pytest.mark.parametrize("kw", [dict(lr=0.1), dict(lr=0.1, momentum=0.9), dict(lr=0.05, momentum=0.9, dampening=0.5),
-                                dict(lr=0.05, momentum=0.9, nesterov=True), dict(lr=0.1, weight_decay=0.1, momentum=0.5)])
+@pytest.mark.parametrize("kw", [dict(lr=0.1), dict(lr=0.1, momentum=0.9),
+                                dict(lr=0.05, momentum=0.9, dampening=0.5), dict(lr=0.05, momentum=0.9, nesterov=True),
+                                dict(lr=0.1, weight_decay=0.1, momentum=0.5)])
 def test_sgd_matches_the_reference_loop(kw):
     p0 = np.array([2.0, 1.0])
     lr, mu = kw["lr"], kw.get("momentum", 0.0)

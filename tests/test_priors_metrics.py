@@ -38,7 +38,8 @@ def test_mixture_log_density_matches_scipy_and_integrates_to_one():
     for k in range(10):
         a = 2 * np.pi * k / 10
         rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
-        ref += stats.multivariate_normal(1.4 * np.array([np.cos(a), np.sin(a)]), rot @ np.diag([0.25, 0.01]) @ rot.T).pdf(z)
+        centre, cov = 1.4 * np.array([np.cos(a), np.sin(a)]), rot @ np.diag([0.25, 0.01]) @ rot.T
+        ref += stats.multivariate_normal(centre, cov).pdf(z)
     np.testing.assert_allclose(prior.log_density(z), np.log(ref / 10), rtol=1e-9)
     g = np.linspace(-4, 4, 801)
     grid = np.stack(np.meshgrid(g, g), -1).reshape(-1, 2)
