@@ -171,16 +171,20 @@ def adam_step(p, g, m, v, step, lr, beta1, beta2, eps, weight_decay):
                 [float(step_size), float(bc2_sqrt), float(beta1), float(beta2), float(eps), float(weight_decay)])
         return
     d = g + p * p.dtype.type(weight_decay) if weight_decay else g
-    m *= beta1
-    m += (1 - beta1) * d
-    v *= beta2
-    v += (1 - beta2) * (d * d)
-    denom = np.sqrt(v)
-    denom /= bc2_sqrt
-    denom += eps
-    np.divide(m, denom, out=denom)
-    denom *= step_size
-    p -= denom
+    # In place with one scratch array: m += (1−β1)(d − m) is β1 m + (1−β1) d in two passes.
+    s = d - m
+    s *= 1 - beta1
+    m += s
+    np.multiply(d, d, out=s)
+    s -= v
+    s *= 1 - beta2
+    v += s
+    np.sqrt(v, out=s)
+    s *= 1 / bc2_sqrt
+    s += eps
+    np.divide(m, s, out=s)
+    s *= step_size
+    p -= s
 
 
 # ---------------------------------------------------------------------------------------------------
