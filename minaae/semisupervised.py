@@ -58,12 +58,62 @@ class CategoricalAAE(nn.Module):
         """Pixel logits from a class vector y (N, n_classes) and a style z (N, style_dim)."""
         return self.decoder(F.concat([y, z], axis=1))
 
+    def decoder_parameters(self):
+        return _named("decoder", self.decoder)
+
+    def extra_cost(self):
+        """A cost added to the reconstruction phase (none here; the cluster-head penalty below)."""
+        return 0.0
+
     def encoder_parameters(self):
         return [(f"{m}.{n}", p) for m in ("trunk", "y_head", "z_head")
                 for n, p in getattr(self, m).named_parameters()]
 
     def classifier_parameters(self):
         return [(f"{m}.{n}", p) for m in ("trunk", "y_head") for n, p in getattr(self, m).named_parameters()]
+
+
+class DimReductionAAE(CategoricalAAE):
+    """Dimensionality reduction (PAPER.md §4 row 7): the representation is W_Cᵀ y + z.
+
+    The class head y (one of m clusters) selects a learned cluster head, a row of W_C (m, n), and the
+    n-D style z places the image around it; the decoder reconstructs x from that n-D representation.
+    The penalty max(0, η − ‖W_C[i] − W_C[j]‖) for every pair of heads keeps the heads apart.
+    """
+
+    def __init__(self, rng, n_clusters=10, dim=2, eta=None, init="normal", **kw):
+        super().__init__(rng, n_classes=n_clusters, style_dim=dim, init=init, **kw)
+        hidden = [layer.out_features for layer in self.decoder if isinstance(layer, nn.Linear)][:-1]
+        self.decoder = nn.mlp([dim, *hidden, kw.get("data_dim", 784)], rng=rng, init=init)
+        self.eta = 6.0 if eta is None else eta
+        # the heads start on a circle whose neighbours are 1.05 η apart: the penalty starts at zero
+        angles = 2 * np.pi * np.arange(n_clusters) / n_clusters
+        radius = 1.05 * self.eta / (2 * np.sin(np.pi / n_clusters)) if n_clusters > 1 else 0.0
+        heads = np.zeros((n_clusters, dim), np.float32)
+        heads[:, 0], heads[:, 1 % dim] = radius * np.cos(angles), radius * np.sin(angles)
+        self.heads = nn.Parameter(heads)
+
+    def represent(self, y, z):
+        """W_Cᵀ y + z: (N, m) @ (m, n) + (N, n)."""
+        return y @ self.heads + z
+
+    def decode(self, y, z):
+        return self.decoder(self.represent(y, z))
+
+    def extra_cost(self):
+        return cluster_head_penalty(self.heads, self.eta)
+
+    def decoder_parameters(self):
+        return [*_named("decoder", self.decoder), ("heads", self.heads)]
+
+
+def cluster_head_penalty(heads, eta):
+    """Σ over pairs i < j of max(0, η − ‖W_C[i] − W_C[j]‖): heads closer than η are pushed apart."""
+    m = heads.shape[0]
+    diff = heads.reshape(m, 1, -1) - heads.reshape(1, m, -1)  # (m, m, n)
+    i, j = np.triu_indices(m, 1)
+    dist = F.sqrt((diff * diff).sum(axis=2)[i, j] + 1e-12)
+    return F.relu(eta - dist).sum()
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -75,7 +125,7 @@ def reconstruction_step(model, x, opt):
     """Phase 1: x -> (softmax y, z) -> x̂ ; update encoder and decoder. Returns L_rec."""
     opt.zero_grad()
     y_logits, z = model.encode(x)
-    loss = reconstruction_loss(model.decode(F.softmax(y_logits), z), x)
+    loss = reconstruction_loss(model.decode(F.softmax(y_logits), z), x) + model.extra_cost()
     loss.backward()
     opt.step()
     return loss.item()
@@ -132,7 +182,7 @@ def make_optimizers(model, preset="sgd", adam_lr=1e-4):
     from . import optim
 
     groups = {
-        "reconstruction": [*model.encoder_parameters(), *_named("decoder", model.decoder)],
+        "reconstruction": [*model.encoder_parameters(), *model.decoder_parameters()],
         "d_cat": _named("d_cat", model.d_cat),
         "d_gauss": _named("d_gauss", model.d_gauss),
         "generator": model.encoder_parameters(),
@@ -176,6 +226,17 @@ def styles(model, x, batch_size=1000):
     model.eval()
     with no_grad():
         return np.concatenate([model.encode(x[i : i + batch_size])[1].numpy() for i in range(0, len(x), batch_size)])
+
+
+def representations(model, x, batch_size=1000):
+    """The n-D representation W_Cᵀ y + z of a DimReductionAAE in eval mode, (N, n)."""
+    model.eval()
+    with no_grad():
+        out = []
+        for i in range(0, len(x), batch_size):
+            y_logits, z = model.encode(x[i : i + batch_size])
+            out.append(model.represent(F.softmax(y_logits), z).numpy())
+        return np.concatenate(out)
 
 
 def decode_heads(model, z=None):

@@ -242,3 +242,25 @@ def test_vae_step_lowers_the_negative_elbo():
                 aae.vae_step(model, x[i : i + 50], prior, opt)
         last = np.mean([aae.vae_loss(model, x[i : i + 50], prior)[0].item() for i in range(0, 200, 50)])
         assert last < first
+
+
+def test_cluster_head_penalty_value_and_gradient_on_a_hand_computed_case():
+    from minaae import gradcheck
+
+    heads = Tensor(np.array([[0.0, 0.0], [3.0, 4.0], [0.0, 1.0]]), requires_grad=True)
+    # pair distances: (0,1) = 5, (0,2) = 1, (1,2) = sqrt(9 + 9) = 4.2426; with η = 4.5 only 5 is far enough
+    value = ss.cluster_head_penalty(heads, 4.5)
+    assert value.item() == pytest.approx((4.5 - 1) + (4.5 - np.sqrt(18)), rel=1e-9)
+    value.backward()
+    u02 = np.array([0.0, -1.0])  # d‖h0 − h2‖/dh0 = (h0 − h2)/‖h0 − h2‖
+    u12 = np.array([3.0, 3.0]) / np.sqrt(18)
+    np.testing.assert_allclose(heads.grad, [-u02, -u12, u02 + u12], atol=1e-9)
+    assert gradcheck(lambda h: ss.cluster_head_penalty(h, 4.5), [heads.data])
+
+
+def test_dimreduction_heads_start_apart_and_the_representation_is_heads_plus_style():
+    rng = np.random.default_rng(13)
+    model = ss.DimReductionAAE(rng, n_clusters=5, dim=2, eta=2.0, data_dim=12, hidden=(16,), d_hidden=(8,))
+    assert model.extra_cost().item() == 0.0
+    y, z = np.eye(5, dtype=np.float32)[[1, 3]], np.ones((2, 2), np.float32)
+    np.testing.assert_allclose(model.represent(Tensor(y), Tensor(z)).data, model.heads.data[[1, 3]] + 1)

@@ -66,3 +66,39 @@ def test_mnist_semisupervised_short_run_learns_above_chance(tmp_path):
     assert "100 labeled training examples" in result.stdout
     metrics = json.load(open(os.path.join(out, "metrics.json")))
     assert metrics["labels"] == 100 and metrics["test_error"] < 0.6  # chance is 0.9
+
+
+QUICK = ["--epochs", "1", "--train-size", "1000", "--hidden", "32", "--no-progress"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("script, extra, outputs, key", [
+    ("mnist_label_regularized.py", [], ["codes.png", "manifold.png"], "test_in_own_component"),
+    ("mnist_label_regularized.py", ["--prior", "swissroll"], ["codes.png", "manifold.png"], "test_in_own_component"),
+    ("mnist_supervised.py", ["--classifier-epochs", "1"], ["styles.png"], "generated_read_as_intended"),
+    ("mnist_likelihood.py", ["--samples", "500", "--val-points", "200"], ["samples.png"], "parzen_test_log_likelihood"),
+    ("mnist_aae_vs_vae.py", [], ["aae_vs_vae.png"], "aae_mixture"),
+    ("mnist_clustering.py", [], ["clusters.png"], "test_error"),
+    ("mnist_dimreduction.py", ["--labels", "100"], ["representation.png"], "test_error"),
+])
+def test_each_example_runs_as_a_user_would_and_writes_its_outputs(tmp_path, script, extra, outputs, key):
+    out = str(tmp_path / "out")
+    result = run(script, *QUICK, *extra, "--out", out)
+    assert result.returncode == 0, result.stderr[-2000:]
+    for name in [*outputs, "metrics.json"]:
+        assert os.path.getsize(os.path.join(out, name)) > 0, name
+    metrics = json.load(open(os.path.join(out, "metrics.json")))
+    assert key in metrics and metrics["seed"] == 0
+
+
+@pytest.mark.parametrize("script, args, message", [
+    ("mnist_clustering.py", ["--input-dropout", "1.5"], "--input-dropout must be in [0, 1)"),
+    ("mnist_dimreduction.py", ["--labels", "15"], "multiple of 10"),
+    ("mnist_dimreduction.py", ["--labels", "100", "--clusters", "20"], "--clusters must be 10"),
+    ("mnist_likelihood.py", ["--prior-std", "0"], "must be a positive number"),
+    ("mnist_label_regularized.py", ["--prior", "gaussian"], "invalid choice"),
+    ("benchmark.py", ["--rounds", "0"], "--rounds must be positive"),
+])
+def test_other_examples_reject_bad_arguments(script, args, message):
+    result = run(script, *args)
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
