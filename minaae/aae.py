@@ -222,6 +222,7 @@ def discriminator_step(discriminate, z_fake, z_prior, opt):
     z_fake: codes enc(x) cut from the encoder's graph, so this step cannot touch the encoder.
     Returns (L_D, mean D(prior), mean D(codes)) — the diagnostics of PAPER.md §7.
     """
+    # BEGIN EXERCISE 8: the discriminator step
     opt.zero_grad()
     d_real = discriminate(Tensor(z_prior))
     d_fake = discriminate(z_fake)
@@ -229,6 +230,7 @@ def discriminator_step(discriminate, z_fake, z_prior, opt):
     loss.backward()
     opt.step()
     return loss.item(), _mean_probability(d_real), _mean_probability(d_fake)
+    # END EXERCISE
 
 
 def generator_step(discriminator, discriminate, z, opt):

@@ -301,12 +301,14 @@ def unbroadcast(grad, shape):
     Broadcasting copies an input along new leading axes and along axes of length 1; the gradient of a
     copy is the sum of the gradients of its copies.
     """
+    # BEGIN EXERCISE 1: unbroadcast, the backward of broadcasting
     if grad.shape == shape:
         return grad
     extra = grad.ndim - len(shape)
     axes = tuple(range(extra)) + tuple(i + extra for i, n in enumerate(shape) if n == 1 and grad.shape[i + extra] != 1)
     grad = grad.sum(axis=axes, keepdims=True) if axes else grad
     return grad.reshape(shape)
+    # END EXERCISE
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -389,9 +391,11 @@ class MatMul(Function):
         return a @ b
 
     def backward(self, g):
+        # BEGIN EXERCISE 2: the backward of matmul
         ga = g @ self.b.T if self.needs_grad[0] else None
         gb = self.a.T @ g if self.needs_grad[1] else None
         return ga, gb
+        # END EXERCISE
 
 
 # ---------------------------------------------------------------------------------------------------

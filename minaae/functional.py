@@ -213,7 +213,9 @@ class LogSoftmax(Function):
         return self.y
 
     def backward(self, g):  # g − softmax · Σg
+        # BEGIN EXERCISE 3: the backward of log-softmax
         return g - get_array_module(g).exp(self.y) * g.sum(axis=self.axis, keepdims=True)
+        # END EXERCISE
 
 
 class Softmax(Function):
@@ -389,6 +391,7 @@ class BatchNorm(Function):
         return self.xhat * gamma + beta
 
     def backward(self, g):
+        # BEGIN EXERCISE 5: the backward of batch normalization
         n = g.shape[0]
         gbeta = g.sum(axis=0)
         ggamma = (g * self.xhat).sum(axis=0)
@@ -396,6 +399,7 @@ class BatchNorm(Function):
         # dx = (1/N) inv_std (N gxhat − Σ gxhat − xhat Σ gxhat·xhat)
         gx = (self.inv_std / n) * (n * gxhat - gxhat.sum(axis=0) - self.xhat * (gxhat * self.xhat).sum(axis=0))
         return gx, ggamma, gbeta
+        # END EXERCISE
 
 
 def batch_norm(x, gamma, beta, running_mean, running_var, training, momentum=0.1, eps=1e-5):

@@ -120,9 +120,11 @@ def bce_with_logits(z, t):
         loss, (t,) = _gpu_out(z, t)
         _launch("bce_with_logits", [z, t, loss])
         return loss
+    # BEGIN EXERCISE 4: binary cross-entropy from logits, stable for any z
     loss = np.maximum(z, 0) - z * t
     loss += np.log1p(np.exp(-np.abs(z)))
     return loss
+    # END EXERCISE
 
 
 def bce_with_logits_backward(z, t, gy):
@@ -170,6 +172,7 @@ def adam_step(p, g, m, v, step, lr, beta1, beta2, eps, weight_decay):
         _launch("adam_step", [p, g, m, v],
                 [float(step_size), float(bc2_sqrt), float(beta1), float(beta2), float(eps), float(weight_decay)])
         return
+    # BEGIN EXERCISE 6: the Adam update
     d = g + p * p.dtype.type(weight_decay) if weight_decay else g
     # In place with one scratch array: m += (1−β1)(d − m) is β1 m + (1−β1) d in two passes.
     s = d - m
@@ -185,6 +188,7 @@ def adam_step(p, g, m, v, step, lr, beta1, beta2, eps, weight_decay):
     np.divide(m, s, out=s)
     s *= step_size
     p -= s
+    # END EXERCISE
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ def parzen_log_likelihood(x, samples, sigma, batch_size=1000):
         raise ValueError(f"parzen: x has {x.shape[1]} dimensions, samples have {mu.shape[1]}")
     if not sigma > 0:
         raise ValueError(f"parzen: sigma must be positive, got {sigma}")
+    # BEGIN EXERCISE 9: the Parzen-window log-likelihood
     n, d = mu.shape
     mu_sq = (mu**2).sum(1)
     out = np.empty(len(x))
@@ -46,6 +47,7 @@ def parzen_log_likelihood(x, samples, sigma, batch_size=1000):
             running = m + np.log(np.exp(running - m) + np.exp(block - m[:, None]).sum(1))
         out[a : a + batch_size] = running
     return out - math.log(n) - 0.5 * d * math.log(2 * math.pi * sigma**2)
+    # END EXERCISE
 
 
 def select_parzen_sigma(x_val, samples, sigmas=None):

@@ -67,12 +67,14 @@ class GaussianMixture:
     def sample(self, n, rng, labels=None):
         _check_n(n, "GaussianMixture.sample")
         labels = _check_labels(labels, n, self.n_classes, "GaussianMixture.sample")
+        # BEGIN EXERCISE 7: sampling the mixture of 10 Gaussians
         k = rng.integers(0, self.n_classes, size=n) if labels is None else labels
         u = rng.standard_normal((n, 2)) * self.std  # along, across the component's axis
         c, s = self._rotations(k)
         x = c * (u[:, 0] + self.radius) - s * u[:, 1]
         y = s * (u[:, 0] + self.radius) + c * u[:, 1]
         return np.stack([x, y], axis=1).astype(np.float32)
+        # END EXERCISE
 
     def centers(self):
         c, s = self._rotations(np.arange(self.n_classes))

@@ -109,11 +109,13 @@ class DimReductionAAE(CategoricalAAE):
 
 def cluster_head_penalty(heads, eta):
     """Σ over pairs i < j of max(0, η − ‖W_C[i] − W_C[j]‖): heads closer than η are pushed apart."""
+    # BEGIN EXERCISE 10: the cluster-head penalty
     m = heads.shape[0]
     diff = heads.reshape(m, 1, -1) - heads.reshape(1, m, -1)  # (m, m, n)
     i, j = np.triu_indices(m, 1)
     dist = F.sqrt((diff * diff).sum(axis=2)[i, j] + 1e-12)
     return F.relu(eta - dist).sum()
+    # END EXERCISE
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -25,3 +25,19 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "cuda" in item.keywords:
             item.add_marker(skip)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """In a student copy (python -m minaae.course student-copy), say which exercise each failure needs."""
+    import re
+
+    by_exercise = {}
+    for report in terminalreporter.stats.get("failed", []):
+        found = re.search(r"Exercise (\d+): ([^\"\n(]+)", str(report.longrepr))
+        if found:
+            key = (int(found.group(1)), found.group(2).strip())
+            by_exercise.setdefault(key, []).append(report.nodeid)
+    if by_exercise:
+        terminalreporter.section("exercises still to do")
+        for (number, title), tests in sorted(by_exercise.items()):
+            terminalreporter.write_line(f"Exercise {number} ({title}): {len(tests)} failing tests, e.g. {tests[0]}")
