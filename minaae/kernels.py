@@ -1,10 +1,11 @@
 """Fused elementwise kernels: CUDA source in kernels.cu, and a NumPy twin of each for the CPU.
 
 What they fuse, and why it pays on a GPU (docs/kernels.md): each function below is a chain of NumPy
-operations, and every NumPy operation is one pass over memory plus a temporary array. On a GPU these
-elementwise chains are memory-bound, so one kernel that reads each input once and writes each output
-once is faster by about the number of passes it replaces — 3–4× for the stable cross-entropy and its
-gradient, 5–10× for an Adam update over a whole parameter (one launch instead of about ten).
+operations, and every NumPy operation is one pass over memory, most with a temporary array. On a GPU these
+elementwise chains are limited by memory traffic, so one kernel that reads each input once and writes each
+output once saves about the passes it replaces: the stable cross-entropy and its gradient are 4–5 NumPy
+operations each, an Adam update over a whole parameter 13 (15 with weight decay). No GPU was available to
+measure the speed-up; `examples/benchmark.py --device cuda` does, where one is.
 
 The NumPy twin is both the CPU path and the specification: tests check each twin against an
 independent formula and finite differences, and each CUDA kernel against its twin (on the host through

@@ -125,7 +125,7 @@ def mmd_rbf(a, b, bandwidth=None):
         return np.maximum((u**2).sum(1)[:, None] - 2 * u @ v.T + (v**2).sum(1)[None], 0)
 
     if bandwidth is None:
-        pooled = np.concatenate([a, b])[:1000]
+        pooled = np.concatenate([a[:500], b[:500]])  # both samples, so h reflects the pooled spread
         bandwidth = math.sqrt(np.median(sq_dist(pooled, pooled)[np.triu_indices(len(pooled), 1)]) + 1e-12)
     k = lambda u, v: np.exp(-sq_dist(u, v) / (2 * bandwidth**2))
     kaa, kbb, kab = k(a, a), k(b, b), k(a, b)
