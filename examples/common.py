@@ -8,7 +8,7 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from minaae import data, train  # noqa: E402
-from minaae.backend import check_device  # noqa: E402
+from minaae.backend import check_device, to_device  # noqa: E402
 
 
 def positive_int(text):
@@ -61,9 +61,14 @@ def load(args):
 
 
 def fit(args, model, step, epoch_batches, opts, rng, **kw):
-    """train.fit with the example's flags; Ctrl-C exits with 130, a diverged loss with a message."""
+    """train.fit with the example's flags; each batch moves to --device; Ctrl-C exits with 130, a diverged
+    loss with a message."""
+    def on_device():
+        for batch in epoch_batches():
+            yield tuple(to_device(a, args.device) if a.dtype.kind == "f" else a for a in batch)
+
     try:
-        return train.fit(model, step, epoch_batches, args.epochs, opts, rng, args.out, resume=args.resume,
+        return train.fit(model, step, on_device, args.epochs, opts, rng, args.out, resume=args.resume,
                          progress=not args.no_progress, **kw)
     except KeyboardInterrupt:
         sys.exit(130)

@@ -16,7 +16,6 @@ import numpy as np
 from common import check_common, fit, load, parser, positive_float, positive_int
 
 from minaae import aae, data, metrics, plot, priors, train
-from minaae.backend import to_device
 
 
 def parse_args(argv=None):
@@ -41,7 +40,6 @@ def main(argv=None):
     model = aae.AAE(784, args.latent_dim, (args.hidden, args.hidden), encoder=args.encoder, rng=rng)
     model.to(args.device)
     opts = aae.make_optimizers(model, "adam", lr=args.lr, d_lr=args.d_lr, beta1=0.5)
-    x_train = to_device(ds.x_train, args.device)
     print(f"{ds.name}: {len(ds.x_train)} training images; prior {args.prior} ({args.latent_dim}-D); "
           f"encoder {args.encoder}; {model.num_parameters():,} parameters; device {args.device}")
 
@@ -49,7 +47,7 @@ def main(argv=None):
         return aae.train_step(model, batch[0], prior, rng, opts)
 
     def epoch_batches():
-        return data.batches(x_train, batch_size=args.batch_size, rng=rng)
+        return data.batches(ds.x_train, batch_size=args.batch_size, rng=rng)
 
     def evaluate(m):
         m.eval()

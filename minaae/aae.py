@@ -19,7 +19,7 @@ import numpy as np
 from . import functional as F
 from . import nn
 from .autograd import Tensor, no_grad
-from .backend import device_of, to_device
+from .backend import as_numpy, device_of, like, to_device
 
 REAL, FAKE = 1.0, 0.0
 
@@ -79,7 +79,7 @@ class UniversalEncoder(nn.Module):
         x = x if isinstance(x, Tensor) else Tensor(x)
         shape = (x.shape[0], self.noise_dim)
         eta = self.rng.standard_normal(shape, dtype=x.dtype) if self.training else np.zeros(shape, x.dtype)
-        return self.net(F.concat([x, Tensor(eta)], axis=1))
+        return self.net(F.concat([x, Tensor(like(eta, x.data))], axis=1))
 
 
 ENCODERS = {"deterministic": DeterministicEncoder, "gaussian": GaussianEncoder, "universal": UniversalEncoder}
@@ -115,14 +115,16 @@ class AAE(nn.Module):
 
     def decode(self, z, labels=None):
         """Pixel logits of z (and, for the supervised AAE, the integer labels), (N, data_dim)."""
+        z = z if isinstance(z, Tensor) else to_device(z, self.device)
         if self.decoder_classes:
             if labels is None:
                 raise ValueError(f"this decoder reads a label of {self.decoder_classes} classes beside z")
-            z = F.concat([z, Tensor(F.one_hot(labels, self.decoder_classes))], axis=1)
+            z = F.concat([z, Tensor(like(F.one_hot(as_numpy(labels), self.decoder_classes), _raw(z)))], axis=1)
         return self.decoder(z)
 
     def reconstruct(self, x, labels=None):
         """Pixel probabilities of dec(enc(x)), (N, data_dim)."""
+        x = x if isinstance(x, Tensor) else to_device(x, self.device)
         return F.sigmoid(self.decode(self.encoder(x), labels))
 
     def generate(self, z, labels=None):
@@ -134,8 +136,8 @@ class AAE(nn.Module):
         if self.d_label_classes:
             if labels_onehot is None:
                 raise ValueError(f"this discriminator reads a one-hot label of {self.d_label_classes} classes")
-            z = F.concat([z, Tensor(labels_onehot.astype(z.dtype if isinstance(z, Tensor) else np.float32))],
-                         axis=1)
+            onehot = labels_onehot.astype(z.dtype if isinstance(z, Tensor) else np.float32)
+            z = F.concat([z, Tensor(like(onehot, _raw(z)))], axis=1)
         return self.discriminator(z)
 
 
@@ -317,26 +319,32 @@ def label_inputs(labels, n_classes_plus_one, rng):
 # ---------------------------------------------------------------------------------------------------
 
 
+def batched(model, fn, x, batch_size=1000):
+    """fn over x in chunks on the model's device, without a graph; the results as one NumPy array."""
+    with no_grad():
+        return np.concatenate([as_numpy(fn(to_device(x[i : i + batch_size], model.device)).data)
+                               for i in range(0, len(x), batch_size)])
+
+
 def encode(model, x, batch_size=1000):
     """Codes of x in eval mode, (N, latent_dim) as a plain array."""
-    with no_grad():
-        return np.concatenate([model.encoder(x[i : i + batch_size]).numpy() for i in range(0, len(x), batch_size)])
+    return batched(model, model.encoder, x, batch_size)
 
 
 def reconstruction_error(model, x, batch_size=1000, labels=None):
     """Mean over images of the squared error ‖x − x̂‖² (summed over pixels)."""
-    with no_grad():
-        errs = [((model.reconstruct(x[i : i + batch_size], None if labels is None else labels[i : i + batch_size])
-                  .numpy() - x[i : i + batch_size]) ** 2).sum(1)
-                for i in range(0, len(x), batch_size)]
-    return float(np.concatenate(errs).mean())
+    if labels is None:
+        x_hat = batched(model, model.reconstruct, x, batch_size)
+    else:
+        x_hat = np.concatenate([batched(model, lambda c, y=labels[i : i + batch_size]: model.reconstruct(c, y),
+                                        x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
+    return float(((x_hat - x) ** 2).sum(1).mean())
 
 
 def discriminator_accuracy(model, x, z_prior, labels_onehot=None):
     """Fraction of prior samples called real plus codes called fake, over both sets."""
-    with no_grad():
-        real = model.discriminate(Tensor(z_prior), labels_onehot).numpy() > 0
-        fake = model.discriminate(model.encoder(x), labels_onehot).numpy() <= 0
+    real = batched(model, lambda z: model.discriminate(Tensor(z), labels_onehot), z_prior, len(z_prior)) > 0
+    fake = batched(model, lambda c: model.discriminate(model.encoder(c), labels_onehot), x, len(x)) <= 0
     return float((real.sum() + fake.sum()) / (len(real) + len(fake)))
 
 
@@ -361,10 +369,10 @@ class VAE(nn.Module):
         self.decoder = nn.mlp([latent_dim, *list(hidden)[::-1], data_dim], rng=rng, init=init)
 
     def generate(self, z):
-        return F.sigmoid(self.decoder(z))
+        return F.sigmoid(self.decoder(z if isinstance(z, Tensor) else to_device(z, self.device)))
 
     def reconstruct(self, x):
-        return F.sigmoid(self.decoder(self.encoder(x)))
+        return F.sigmoid(self.decoder(self.encoder(x if isinstance(x, Tensor) else to_device(x, self.device))))
 
 
 def mixture_log_density(prior, z):

@@ -74,6 +74,11 @@ def to_device(x, device):
     return as_numpy(x)
 
 
+def like(array, reference):
+    """`array` moved to the device of `reference`: noise drawn by a NumPy generator meets GPU data."""
+    return to_device(array, device_of(reference))
+
+
 def as_numpy(x):
     """A NumPy array of `x` (copies from the GPU when needed)."""
     if is_cupy_array(x):

@@ -12,7 +12,7 @@ import numpy as np
 
 from . import kernels
 from .autograd import Function, Max, Tensor, as_tensor, unbroadcast
-from .backend import get_array_module
+from .backend import get_array_module, like
 
 __all__ = [
     "exp", "log", "sqrt", "abs", "clip", "relu", "leaky_relu", "sigmoid", "tanh", "softplus",
@@ -372,7 +372,7 @@ def dropout(x, p, training, rng):
     if not training or p == 0:
         return x
     keep = rng.random(x.shape) >= p
-    return Dropout((keep / (1 - p)).astype(x.dtype))(x)
+    return Dropout(like((keep / (1 - p)).astype(x.dtype), x.data))(x)
 
 
 class BatchNorm(Function):
@@ -547,7 +547,7 @@ def gaussian_sample(mu, logvar, rng):
     The noise is an input, not a function of the parameters, so gradients flow to μ and logvar.
     """
     mu = as_tensor(mu)
-    eps = rng.standard_normal(mu.shape, dtype=mu.dtype)
+    eps = like(rng.standard_normal(mu.shape, dtype=mu.dtype), mu.data)
     return GaussianSample(eps)(mu, as_tensor(logvar, mu))
 
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from . import functional as F
 from .autograd import Tensor
-from .backend import as_numpy, get_array_module, to_device
+from .backend import as_numpy, device_of, get_array_module, like, to_device
 
 # ---------------------------------------------------------------------------------------------------
 # Initializers: weight arrays (in, out) from an explicit generator
@@ -109,6 +109,12 @@ class Module:
 
     def eval(self):
         return self.train(False)
+
+    @property
+    def device(self):
+        """'cpu' or 'cuda': where the first parameter lives."""
+        params = self.parameters()
+        return device_of(params[0].data) if params else "cpu"
 
     def to(self, device):
         """Move every parameter and buffer to `device` ('cpu' or 'cuda') in place."""
@@ -267,7 +273,7 @@ class GaussianNoise(Module):
         x = x if isinstance(x, Tensor) else Tensor(x)
         noise = self.rng.standard_normal(x.shape, dtype=x.dtype)
         noise *= self.std
-        return x + Tensor(noise)
+        return x + Tensor(like(noise, x.data))
 
     def extra_repr(self):
         return f"std={self.std}"

@@ -1,27 +1,41 @@
-"""Figures: codes over the prior (the paper's Fig. 2 and 4), image grids (samples, Fig. 7, clusters),
-reconstructions, the 2-D manifold, training curves. Every function takes NumPy arrays and writes a PNG
-atomically; figures are drawn off-screen (matplotlib's Agg canvas), so no display is needed."""
+"""Figures of the paper's §4: codes over the prior (Fig. 2, 4), image grids (prior samples, Fig. 7 styles,
+cluster rows), reconstructions, the 2-D manifold, and training curves.
 
+Every function takes NumPy arrays (CuPy arrays are copied to the host), writes one PNG atomically and
+returns its path. Figures are `matplotlib.figure.Figure` objects drawn on an Agg canvas: they never touch
+a display or pyplot's global list of open figures, so nothing is left open once a function returns.
+"""
+
+import numbers
 import os
 import tempfile
 from statistics import NormalDist
 
 import numpy as np
+from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
-SKIP_KEYS = {"epoch", "iterations", "wall_time"}
+from .backend import as_numpy
+
+DPI = 110
+SKIP_KEYS = ("epoch", "iterations", "wall_time")
+PRIOR_GREYS = ListedColormap(colormaps["Greys"](np.linspace(0.12, 0.5, 64)))  # light: points stay visible
 
 
 def _save(fig, path):
-    """Write the figure to `path` through a temporary file and a rename."""
+    """Render `fig` to the PNG `path`: a temporary .png in the same folder, then an atomic rename."""
     FigureCanvasAgg(fig)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".png")
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".plot-", suffix=".png")
     os.close(fd)
     try:
-        fig.savefig(tmp, dpi=110, bbox_inches="tight")
+        fig.savefig(tmp, dpi=DPI, bbox_inches="tight")
+        os.chmod(tmp, 0o644)  # mkstemp makes the file owner-only
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)
@@ -29,112 +43,262 @@ def _save(fig, path):
     return path
 
 
-def tile_images(images, n_rows, image_shape=(28, 28)):
-    """(N, h·w) images -> one (n_rows·h, n_cols·w) array, image i at row i // n_cols, column i % n_cols."""
-    images = np.asarray(images)
-    h, w = image_shape
-    if images.ndim != 2 or images.shape[1] != h * w:
-        raise ValueError(f"tile_images: expected images of shape (N, {h * w}), got {images.shape}")
-    n_cols = -(-len(images) // n_rows)
-    canvas = np.ones((n_rows * h, n_cols * w))
-    for i, img in enumerate(images):
-        r, c = divmod(i, n_cols)
-        canvas[r * h : (r + 1) * h, c * w : (c + 1) * w] = img.reshape(h, w)
-    return canvas
+# --- codes over the prior (Fig. 2, Fig. 4) -------------------------------------------------------------
+
+def _points(a, name, where):
+    """(N, >=2) array -> its first two columns as float64 (N, 2)."""
+    a = as_numpy(a)
+    if a.ndim != 2 or a.shape[1] < 2 or len(a) == 0:
+        raise ValueError(f"{where}: {name} must have shape (N, >=2) with N >= 1, got {a.shape}")
+    return a[:, :2].astype(np.float64)
 
 
-def _scatter_codes(ax, codes, labels, prior_samples, title, lims=None):
-    codes = np.asarray(codes)
-    if codes.ndim != 2 or codes.shape[1] < 2:
-        raise ValueError(f"plot_codes: expected codes of shape (N, >=2), got {codes.shape}")
-    if labels is not None and len(labels) != len(codes):
-        raise ValueError(f"plot_codes: {len(labels)} labels for {len(codes)} codes")
-    both = codes[:, :2] if prior_samples is None else np.concatenate([codes[:, :2], np.asarray(prior_samples)[:, :2]])
+def _robust_limits(*point_sets):
+    """((xmin, xmax), (ymin, ymax)) covering the 0.5–99.5 percentiles of each set, plus a 10% margin."""
+    finite = [p[np.isfinite(p).all(axis=1)] for p in point_sets]
+    finite = [p for p in finite if len(p)]
+    if not finite:
+        return (-1.0, 1.0), (-1.0, 1.0)
+    lo = np.min([np.percentile(p, 0.5, axis=0) for p in finite], axis=0)
+    hi = np.max([np.percentile(p, 99.5, axis=0) for p in finite], axis=0)
+    pad = np.where(hi > lo, 0.1 * (hi - lo), 1.0)
+    return tuple(zip((lo - pad).tolist(), (hi + pad).tolist()))
+
+
+def class_colors(n_classes):
+    """A qualitative colour per class: tab10 up to 10 classes, tab20 up to 20, evenly spaced turbo beyond."""
+    if n_classes <= 10:
+        return ListedColormap(colormaps["tab10"].colors[:n_classes])
+    if n_classes <= 20:
+        tab20 = colormaps["tab20"].colors
+        return ListedColormap((tab20[0::2] + tab20[1::2])[:n_classes])  # the ten strong colours first
+    return ListedColormap(colormaps["turbo"](np.linspace(0, 1, n_classes)))
+
+
+def _draw_codes(ax, codes, labels, prior_samples, title, n_classes, lims, where):
+    """Scatter codes (N, >=2) coloured by label (N,) over a grey 2-D histogram of prior samples (M, >=2)."""
+    dims = as_numpy(codes).shape[-1]
+    codes = _points(codes, "codes", where)
+    prior = None if prior_samples is None else _points(prior_samples, "prior_samples", where)
     if lims is None:
-        lo, hi = np.percentile(both, 0.5, axis=0), np.percentile(both, 99.5, axis=0)
-        pad = 0.1 * (hi - lo)
-        lims = [(lo[0] - pad[0], hi[0] + pad[0]), (lo[1] - pad[1], hi[1] + pad[1])]
-    if prior_samples is not None:
-        ax.hist2d(prior_samples[:, 0], prior_samples[:, 1], bins=120, range=lims, cmap="Greys", cmin=1)
+        lims = _robust_limits(codes) if prior is None else _robust_limits(codes, prior)
+    elif np.shape(lims) != (2, 2):
+        raise ValueError(f"{where}: lims must be ((xmin, xmax), (ymin, ymax)), got shape {np.shape(lims)}")
+    if prior is not None:
+        ax.hist2d(prior[:, 0], prior[:, 1], bins=100, range=lims, cmap=PRIOR_GREYS, cmin=1, zorder=0)
+    order = np.random.default_rng(0).permutation(len(codes))  # no class is always drawn on top of the others
+    size = float(np.clip(20000 / len(codes), 2, 12))
     if labels is None:
-        ax.scatter(codes[:, 0], codes[:, 1], s=2, alpha=0.5, color="tab:blue")
+        ax.scatter(*codes[order].T, s=size, alpha=0.6, color="tab:blue", linewidths=0)
     else:
-        points = ax.scatter(codes[:, 0], codes[:, 1], c=labels, cmap="tab10", vmin=-0.5, vmax=9.5, s=2, alpha=0.6)
-        ax.figure.colorbar(points, ax=ax, ticks=range(10), fraction=0.046, pad=0.04)
+        labels = as_numpy(labels)
+        if labels.shape != (len(codes),):
+            raise ValueError(f"{where}: labels of shape {labels.shape} do not match codes of shape "
+                             f"{(len(codes), dims)}; expected ({len(codes)},)")
+        if labels.min() < 0 or labels.max() >= n_classes:
+            raise ValueError(f"{where}: labels span [{labels.min()}, {labels.max()}], outside [0, {n_classes})")
+        ax.scatter(*codes[order].T, c=labels[order], cmap=class_colors(n_classes),
+                   norm=BoundaryNorm(np.arange(n_classes + 1) - 0.5, n_classes), s=size, alpha=0.6, linewidths=0)
     ax.set_xlim(lims[0])
     ax.set_ylim(lims[1])
     ax.set_aspect("equal")
-    ax.set_title(title + (f" (first 2 of {codes.shape[1]} dims)" if codes.shape[1] > 2 else ""), fontsize=9)
+    ax.set_xlabel("$z_1$")
+    ax.set_ylabel("$z_2$")
+    ax.set_title(title + (f" (first 2 of {dims} dims)" if dims > 2 else ""), fontsize=9)
+    return labels is not None
 
 
-def plot_codes(path, codes, labels=None, prior_samples=None, title="", lims=None):
-    """Codes (N, 2) coloured by label over a grey histogram of prior samples (M, 2): the paper's Fig. 2."""
-    fig = Figure(figsize=(6, 5.2))
-    _scatter_codes(fig.add_subplot(), codes, labels, prior_samples, title, lims)
+def _class_colorbar(fig, axes, n_classes):
+    """One discrete colour bar, class k at tick k, for all `axes` (opaque, unlike the points)."""
+    mappable = ScalarMappable(BoundaryNorm(np.arange(n_classes + 1) - 0.5, n_classes), class_colors(n_classes))
+    step = 1 if n_classes <= 20 else -(-n_classes // 10)
+    bar = fig.colorbar(mappable, ax=axes, ticks=range(0, n_classes, step), fraction=0.046, pad=0.03)
+    bar.set_label("label", fontsize=8)
+
+
+def plot_codes(path, codes, labels=None, prior_samples=None, title="", n_classes=10, lims=None):
+    """The paper's Fig. 2 / 4: test codes (N, 2) coloured by label (N,) over the prior's density.
+
+    The prior is a light grey 2-D histogram of `prior_samples` (M, 2). Codes with more than two dims are
+    shown by their first two (the title says so). `lims` = ((xmin, xmax), (ymin, ymax)); by default the
+    limits cover the 0.5–99.5 percentiles of both sets with a 10% margin, so a few outliers do not
+    shrink the picture. Labels must lie in [0, n_classes).
+    """
+    fig = Figure(figsize=(6, 5.2), layout="constrained")
+    ax = fig.add_subplot()
+    if _draw_codes(ax, codes, labels, prior_samples, title, n_classes, lims, "plot_codes"):
+        _class_colorbar(fig, ax, n_classes)
     return _save(fig, path)
 
 
-def plot_side_by_side(path, panels, titles):
-    """A row of code plots; each panel is a dict(codes=..., labels=..., prior_samples=...)."""
-    fig = Figure(figsize=(5 * len(panels), 4.6))
-    for i, (panel, title) in enumerate(zip(panels, titles)):
-        _scatter_codes(fig.add_subplot(1, len(panels), i + 1), panel["codes"], panel.get("labels"),
-                       panel.get("prior_samples"), title)
+def plot_side_by_side(path, panels, titles, n_classes=10, lims=None):
+    """A row of code plots (the paper's Fig. 2: AAE vs VAE, Gaussian vs mixture prior).
+
+    Each panel is a dict with "codes" (N, 2) and optionally "labels" (N,), "prior_samples" (M, 2) and
+    "lims" (which overrides `lims`). One colour bar serves all panels.
+    """
+    if len(panels) == 0 or len(panels) != len(titles):
+        raise ValueError(f"plot_side_by_side: {len(panels)} panels and {len(titles)} titles; need equal, >= 1")
+    fig = Figure(figsize=(4.6 * len(panels) + 0.8, 4.6), layout="constrained")
+    axes, labelled = fig.subplots(1, len(panels), squeeze=False)[0], False
+    for i, (ax, panel, title) in enumerate(zip(axes, panels, titles)):
+        unknown = set(panel) - {"codes", "labels", "prior_samples", "lims"}
+        if "codes" not in panel or unknown:
+            raise ValueError(f"plot_side_by_side: panel {i} needs 'codes' and has unknown keys {sorted(unknown)}")
+        labelled |= _draw_codes(ax, panel["codes"], panel.get("labels"), panel.get("prior_samples"), title,
+                                n_classes, panel.get("lims", lims), f"plot_side_by_side (panel {i})")
+    if labelled:
+        _class_colorbar(fig, list(axes), n_classes)
     return _save(fig, path)
+
+
+# --- image grids (prior samples, Fig. 7, clusters, reconstructions, the manifold) ----------------------
+
+def _images(images, image_shape, where):
+    images = as_numpy(images)
+    size = int(np.prod(image_shape))
+    if images.ndim != 2 or images.shape[1] != size or len(images) == 0:
+        raise ValueError(f"{where}: images must have shape (N, {size}) for image_shape {tuple(image_shape)}, "
+                         f"got {images.shape}")
+    return images.astype(np.float64)
+
+
+def tile_images(images, n_rows, image_shape=(28, 28)):
+    """Images (N, h·w) -> one (n_rows·h, n_cols·w) array, image i at block (i // n_cols, i % n_cols).
+
+    n_cols = ceil(N / n_rows); cells left over at the end are white (1.0).
+    """
+    images = _images(images, image_shape, "tile_images")
+    if int(n_rows) != n_rows or n_rows < 1:
+        raise ValueError(f"tile_images: n_rows must be a positive integer, got {n_rows}")
+    (h, w), n_rows = image_shape, int(n_rows)
+    n_cols = -(-len(images) // n_rows)
+    blank = np.ones((n_rows * n_cols - len(images), h * w))
+    blocks = np.concatenate([images, blank]).reshape(n_rows, n_cols, h, w)
+    return blocks.transpose(0, 2, 1, 3).reshape(n_rows * h, n_cols * w)
 
 
 def plot_image_grid(path, images, n_rows, title="", image_shape=(28, 28)):
-    """Images (N, 784) in [0, 1] as a grid with n_rows rows."""
+    """Images (N, 784) in [0, 1] tiled row by row into `n_rows` rows, grey scale, no ticks.
+
+    Used for decoded prior samples, the paper's Fig. 7 (rows = styles, columns = digits) and cluster rows.
+    """
     canvas = tile_images(images, n_rows, image_shape)
-    fig = Figure(figsize=(canvas.shape[1] / 40, canvas.shape[0] / 40 + 0.4))
-    ax = fig.add_subplot()
+    inch_per_px = max(min(1 / 40, 12 / max(canvas.shape)), 2 / max(canvas.shape))  # 2–12 inches wide
+    fig = Figure(figsize=(canvas.shape[1] * inch_per_px, canvas.shape[0] * inch_per_px))
+    ax = fig.add_axes((0, 0, 1, 1))
     ax.imshow(canvas, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
     ax.set_axis_off()
-    ax.set_title(title, fontsize=9)
+    if title:
+        ax.set_title(title, fontsize=9)
     return _save(fig, path)
 
 
-def plot_reconstructions(path, x, x_hat, image_shape=(28, 28)):
-    """Inputs (top row) above their reconstructions (bottom row)."""
-    x, x_hat = np.asarray(x), np.asarray(x_hat)
+def plot_reconstructions(path, x, x_hat, n=10, image_shape=(28, 28)):
+    """The first n inputs x (N, 784) and their reconstructions x_hat (N, 784): rows of up to 10 inputs,
+    each followed by the row of their reconstructions."""
+    x, x_hat = _images(x, image_shape, "plot_reconstructions"), _images(x_hat, image_shape, "plot_reconstructions")
     if x.shape != x_hat.shape:
         raise ValueError(f"plot_reconstructions: inputs {x.shape} and reconstructions {x_hat.shape} differ")
-    return plot_image_grid(path, np.concatenate([x, x_hat]), 2, "inputs (top) and reconstructions (bottom)",
-                           image_shape)
+    n = min(n, len(x))
+    cols = min(n, 10)
+    rows = -(-n // cols)
+    pad = np.ones((rows * cols - n, x.shape[1]))
+    pairs = [np.concatenate([a[:n], pad]).reshape(rows, 1, cols, -1) for a in (x, x_hat)]
+    tiled = np.concatenate(pairs, axis=1).reshape(2 * rows * cols, -1)
+    title = "inputs (top), reconstructions (bottom)" if rows == 1 else "rows alternate: inputs, reconstructions"
+    return plot_image_grid(path, tiled, 2 * rows, title, image_shape)
 
 
 def gaussian_percentile_grid(n=20, std=1.0, low=0.05, high=0.95):
-    """n points of N(0, std²) at evenly spaced percentiles: a grid that covers the prior's mass evenly."""
-    return np.array([NormalDist(0, std).inv_cdf(p) for p in np.linspace(low, high, n)])
+    """(n,) points of N(0, std²) at evenly spaced percentiles in [low, high]: equal prior mass between them."""
+    if not (0 < low <= high < 1) or n < 1 or std <= 0:
+        raise ValueError(f"gaussian_percentile_grid: need n >= 1, std > 0, 0 < low <= high < 1; "
+                         f"got n={n}, std={std}, low={low}, high={high}")
+    normal = NormalDist(0.0, std)
+    return np.array([normal.inv_cdf(p) for p in np.linspace(low, high, n)])
 
 
-def plot_manifold(path, decode, grid_x, grid_y=None, image_shape=(28, 28), title=""):
-    """Decode every point of the grid (grid_x × grid_y) and tile the images, y increasing upward."""
-    grid_y = grid_x if grid_y is None else grid_y
-    zs = np.array([[x, y] for y in grid_y[::-1] for x in grid_x], dtype=np.float32)
-    return plot_image_grid(path, decode(zs), len(grid_y), title, image_shape)
+def manifold_codes(z_grid_1d_x, z_grid_1d_y):
+    """Grid (Kx,), (Ky,) -> codes (Ky·Kx, 2) row by row: the top row has the largest y, so the tiled
+    manifold reads like the code plot (x to the right, y upward)."""
+    gx, gy = as_numpy(z_grid_1d_x), as_numpy(z_grid_1d_y)
+    if gx.ndim != 1 or gy.ndim != 1 or not len(gx) or not len(gy):
+        raise ValueError(f"manifold_codes: grids must be non-empty 1-D arrays, got {gx.shape} and {gy.shape}")
+    ys, xs = np.meshgrid(gy[::-1], gx, indexing="ij")
+    return np.stack([xs.ravel(), ys.ravel()], axis=1).astype(np.float32)
+
+
+def plot_manifold(path, decode, z_grid_1d_x, z_grid_1d_y=None, image_shape=(28, 28), title=""):
+    """The learned 2-D manifold: decode (K, 2) -> (K, 784) applied to every point of the grid x × y.
+
+    Typical grid: gaussian_percentile_grid(20, std) for each axis (equal prior mass between neighbours).
+    """
+    z_grid_1d_y = z_grid_1d_x if z_grid_1d_y is None else z_grid_1d_y
+    codes = manifold_codes(z_grid_1d_x, z_grid_1d_y)
+    images = as_numpy(decode(codes))
+    size = int(np.prod(image_shape))
+    if images.shape != (len(codes), size):
+        raise ValueError(f"plot_manifold: decode mapped codes {codes.shape} to {images.shape}; "
+                         f"expected ({len(codes)}, {size})")
+    return plot_image_grid(path, images, len(as_numpy(z_grid_1d_y)), title, image_shape)
+
+
+# --- training curves -----------------------------------------------------------------------------------
+
+def _is_number(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def curve_groups(keys):
+    """Split metric names into subplots: reconstruction / adversarial losses / the discriminator's mean
+    outputs on real and fake codes (…_real, …_fake) / everything else (errors, MMD, …)."""
+    groups = {"reconstruction & classification": [], "adversarial losses": [], "mean D(real), D(fake)": [],
+              "metrics": []}
+    for k in keys:
+        if k.endswith(("_real", "_fake")):
+            groups["mean D(real), D(fake)"].append(k)
+        elif k in ("d", "g") or k.startswith(("d_", "g_")):
+            groups["adversarial losses"].append(k)
+        elif k in ("kl", "loss", "elbo", "ce") or k.startswith("rec"):
+            groups["reconstruction & classification"].append(k)
+        else:
+            groups["metrics"].append(k)
+    return {name: ks for name, ks in groups.items() if ks}
 
 
 def plot_curves(path, history, keys=None, title=""):
-    """Per-epoch curves: losses, the discriminator's mean confidences, and any other metrics."""
-    if not history:
+    """Training curves from per-epoch dicts [{"epoch": 1, "rec": …, "d": …, "d_real": …}, …], x = epoch.
+
+    One subplot per group of `curve_groups`; the confidences get a dotted line at 0.5 (a discriminator
+    that cannot tell). 'epoch', 'iterations' and 'wall_time' are not plotted; a metric missing from some
+    epochs (evaluated every few epochs) is plotted where present.
+    """
+    if len(history) == 0:
         raise ValueError("plot_curves: empty history")
-    keys = keys or [k for k in history[0] if k not in SKIP_KEYS and isinstance(history[0][k], (int, float))]
-    keys = [k for k in keys if k in history[0]]
-    groups = [[k for k in keys if k.startswith(("rec", "d", "g", "ce", "kl")) and "_real" not in k
-               and "_fake" not in k and "error" not in k],
-              [k for k in keys if "_real" in k or "_fake" in k],
-              [k for k in keys if "error" in k or "mmd" in k]]
-    groups = [g for g in groups if g]
-    epochs = [h["epoch"] for h in history]
-    fig = Figure(figsize=(4.5 * len(groups), 3.5))
-    for i, group in enumerate(groups):
-        ax = fig.add_subplot(1, len(groups), i + 1)
+    seen = list(dict.fromkeys(k for record in history for k in record))
+    numeric = [k for k in seen if k not in SKIP_KEYS and any(_is_number(r.get(k)) for r in history)]
+    if keys is None:
+        keys = numeric
+    elif missing := [k for k in keys if k not in numeric]:
+        raise ValueError(f"plot_curves: no numeric values for keys {missing}; available: {numeric}")
+    if not keys:
+        raise ValueError(f"plot_curves: nothing to plot; the history has keys {seen}")
+    epochs = [r.get("epoch", i + 1) for i, r in enumerate(history)]
+    groups = curve_groups(keys)
+    fig = Figure(figsize=(4.2 * len(groups), 3.4), layout="constrained")
+    for ax, (name, group) in zip(fig.subplots(1, len(groups), squeeze=False)[0], groups.items()):
         for k in group:
-            ax.plot(epochs, [h[k] for h in history], marker="o" if len(epochs) < 30 else None, ms=3, label=k)
-        if any("_real" in k for k in group):
-            ax.axhline(0.5, ls=":", color="grey")
+            values = [r[k] if _is_number(r.get(k)) else np.nan for r in history]
+            ax.plot(epochs, values, marker="o" if len(history) <= 40 else None, ms=3, label=k)
+        if name.startswith("mean D"):
+            ax.axhline(0.5, ls=":", color="grey", lw=1)
+            ax.set_ylim(-0.02, 1.02)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("epoch")
+        ax.set_title(name, fontsize=9)
+        ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    fig.suptitle(title, fontsize=10)
+    if title:
+        fig.suptitle(title, fontsize=10)
     return _save(fig, path)

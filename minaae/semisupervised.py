@@ -15,8 +15,9 @@ import numpy as np
 
 from . import functional as F
 from . import nn
-from .aae import discriminator_step, frozen, generator_loss, reconstruction_loss
+from .aae import batched, discriminator_step, frozen, generator_loss, reconstruction_loss
 from .autograd import Tensor, no_grad
+from .backend import as_numpy, like, to_device
 
 
 class CategoricalAAE(nn.Module):
@@ -140,8 +141,8 @@ def regularization_step(model, x, rng, opts):
     n = len(x)
     y_logits, z = model.encode(x)
     y = F.softmax(y_logits)
-    y_prior = F.one_hot(rng.integers(0, model.n_classes, size=n), model.n_classes)
-    z_prior = rng.standard_normal((n, model.style_dim), dtype=np.float32)
+    y_prior = like(F.one_hot(rng.integers(0, model.n_classes, size=n), model.n_classes), _raw(x))
+    z_prior = like(rng.standard_normal((n, model.style_dim), dtype=np.float32), _raw(x))
     dc, dc_real, dc_fake = discriminator_step(model.d_cat, y.detach(), y_prior, opts["d_cat"])
     dg, dg_real, dg_fake = discriminator_step(model.d_gauss, z.detach(), z_prior, opts["d_gauss"])
     opts["generator"].zero_grad()
@@ -161,6 +162,10 @@ def classification_step(model, x, labels, opt):
     loss.backward()
     opt.step()
     return loss.item()
+
+
+def _raw(x):
+    return x.data if isinstance(x, Tensor) else x
 
 
 def train_step(model, x, rng, opts, labeled=None):
@@ -218,27 +223,18 @@ def _named(prefix, module):
 def class_probabilities(model, x, batch_size=1000):
     """q(y|x) in eval mode, (N, n_classes) as a plain array."""
     model.eval()
-    with no_grad():
-        return np.concatenate([F.softmax(model.encode(x[i : i + batch_size])[0]).numpy()
-                               for i in range(0, len(x), batch_size)])
-
-
-def styles(model, x, batch_size=1000):
-    """q(z|x) in eval mode, (N, style_dim)."""
-    model.eval()
-    with no_grad():
-        return np.concatenate([model.encode(x[i : i + batch_size])[1].numpy() for i in range(0, len(x), batch_size)])
+    return batched(model, lambda c: F.softmax(model.encode(c)[0]), x, batch_size)
 
 
 def representations(model, x, batch_size=1000):
     """The n-D representation W_Cᵀ y + z of a DimReductionAAE in eval mode, (N, n)."""
     model.eval()
-    with no_grad():
-        out = []
-        for i in range(0, len(x), batch_size):
-            y_logits, z = model.encode(x[i : i + batch_size])
-            out.append(model.represent(F.softmax(y_logits), z).numpy())
-        return np.concatenate(out)
+
+    def represent(chunk):
+        y_logits, z = model.encode(chunk)
+        return model.represent(F.softmax(y_logits), z)
+
+    return batched(model, represent, x, batch_size)
 
 
 def decode_heads(model, z=None):
@@ -246,4 +242,5 @@ def decode_heads(model, z=None):
     eye = np.eye(model.n_classes, dtype=np.float32)
     z = np.zeros((model.n_classes, model.style_dim), np.float32) if z is None else z
     with no_grad():
-        return F.sigmoid(model.decode(Tensor(eye), Tensor(z))).numpy()
+        return as_numpy(F.sigmoid(model.decode(Tensor(to_device(eye, model.device)),
+                                               Tensor(to_device(z, model.device)))).data)

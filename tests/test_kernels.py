@@ -244,3 +244,29 @@ def test_cuda_kernels_match_twins(dtype):
 
 def test_kernel_source_is_packaged_next_to_the_module():
     assert os.path.exists(kernels.SOURCE) and kernels.SOURCE.endswith("kernels.cu")
+
+
+def test_cupy_arrays_dispatch_to_the_cuda_kernels(monkeypatch):
+    """Without a GPU: a stand-in cupy module and array type; each public function must launch its kernel."""
+    import types
+
+    from minaae import backend
+
+    class FakeGPUArray(np.ndarray):
+        pass
+
+    fake = types.SimpleNamespace(ndarray=FakeGPUArray, empty_like=lambda a: np.empty_like(a).view(FakeGPUArray),
+                                 ascontiguousarray=lambda a: np.ascontiguousarray(a).view(FakeGPUArray),
+                                 broadcast_to=np.broadcast_to)
+    monkeypatch.setattr(backend, "_cupy", fake)
+    launched = []
+    monkeypatch.setattr(kernels, "_launch", lambda name, arrays, scalars=(): launched.append(name))
+    x = np.ones(4, np.float32).view(FakeGPUArray)
+    kernels.relu(x), kernels.sigmoid(x), kernels.bce_with_logits(x, x), kernels.bce_with_logits_backward(x, x, x)
+    kernels.leaky_relu(x, 0.2), kernels.relu_backward(x, x), kernels.leaky_relu_backward(x, x, 0.2)
+    kernels.sgd_step(x, x, x, 0.1, 0.9, 0.0, 0.0, False, True)
+    kernels.adam_step(x, x, x, x, 1, 1e-3, 0.9, 0.999, 1e-8, 0.0)
+    kernels.gaussian_sample(x, x, x), kernels.gaussian_sample_backward(x, x, x)
+    assert launched == ["relu", "sigmoid", "bce_with_logits", "bce_with_logits_backward", "leaky_relu",
+                        "relu_backward", "leaky_relu_backward", "sgd_step", "adam_step", "gaussian_sample",
+                        "gaussian_sample_backward"]
