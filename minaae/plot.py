@@ -23,7 +23,7 @@ from .backend import as_numpy
 
 DPI = 110
 SKIP_KEYS = ("epoch", "iterations", "wall_time")
-PRIOR_GREYS = ListedColormap(colormaps["Greys"](np.linspace(0.12, 0.5, 64)))  # light: points stay visible
+PRIOR_GREYS = ListedColormap(colormaps["Greys"](np.linspace(0.15, 0.6, 64)))  # light: points stay visible
 
 
 def _save(fig, path):
@@ -116,6 +116,12 @@ def _class_colorbar(fig, axes, n_classes):
     bar.set_label("label", fontsize=8)
 
 
+def _fit_height(fig, axes, panel_width, extra_width):
+    """Size the figure to the panels' data aspect (equal axes), so wide or tall code clouds leave no gaps."""
+    ratio = max(np.ptp(ax.get_ylim()) / np.ptp(ax.get_xlim()) for ax in axes)
+    fig.set_size_inches(panel_width * len(axes) + extra_width, panel_width * float(np.clip(ratio, 0.3, 3)) + 0.6)
+
+
 def plot_codes(path, codes, labels=None, prior_samples=None, title="", n_classes=10, lims=None):
     """The paper's Fig. 2 / 4: test codes (N, 2) coloured by label (N,) over the prior's density.
 
@@ -124,10 +130,11 @@ def plot_codes(path, codes, labels=None, prior_samples=None, title="", n_classes
     limits cover the 0.5–99.5 percentiles of both sets with a 10% margin, so a few outliers do not
     shrink the picture. Labels must lie in [0, n_classes).
     """
-    fig = Figure(figsize=(6, 5.2), layout="constrained")
+    fig = Figure(layout="constrained")
     ax = fig.add_subplot()
     if _draw_codes(ax, codes, labels, prior_samples, title, n_classes, lims, "plot_codes"):
         _class_colorbar(fig, ax, n_classes)
+    _fit_height(fig, [ax], 5.2, 0.9)
     return _save(fig, path)
 
 
@@ -139,7 +146,7 @@ def plot_side_by_side(path, panels, titles, n_classes=10, lims=None):
     """
     if len(panels) == 0 or len(panels) != len(titles):
         raise ValueError(f"plot_side_by_side: {len(panels)} panels and {len(titles)} titles; need equal, >= 1")
-    fig = Figure(figsize=(4.6 * len(panels) + 0.8, 4.6), layout="constrained")
+    fig = Figure(layout="constrained")
     axes, labelled = fig.subplots(1, len(panels), squeeze=False)[0], False
     for i, (ax, panel, title) in enumerate(zip(axes, panels, titles)):
         unknown = set(panel) - {"codes", "labels", "prior_samples", "lims"}
@@ -149,6 +156,7 @@ def plot_side_by_side(path, panels, titles, n_classes=10, lims=None):
                                 n_classes, panel.get("lims", lims), f"plot_side_by_side (panel {i})")
     if labelled:
         _class_colorbar(fig, list(axes), n_classes)
+    _fit_height(fig, axes, 4.4, 0.9)
     return _save(fig, path)
 
 
@@ -288,13 +296,15 @@ def plot_curves(path, history, keys=None, title=""):
     groups = curve_groups(keys)
     fig = Figure(figsize=(4.2 * len(groups), 3.4), layout="constrained")
     for ax, (name, group) in zip(fig.subplots(1, len(groups), squeeze=False)[0], groups.items()):
-        for k in group:
-            values = [r[k] if _is_number(r.get(k)) else np.nan for r in history]
-            ax.plot(epochs, values, marker="o" if len(history) <= 40 else None, ms=3, label=k)
+        for k in group:  # a metric evaluated every few epochs: a line through the epochs that have it
+            xs, ys = zip(*[(e, r[k]) for e, r in zip(epochs, history) if _is_number(r.get(k))])
+            ax.plot(xs, ys, marker="o" if len(xs) <= 40 else None, ms=3, label=k)
         if name.startswith("mean D"):
             ax.axhline(0.5, ls=":", color="grey", lw=1)
             ax.set_ylim(-0.02, 1.02)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if min(epochs) == max(epochs):
+            ax.set_xlim(epochs[0] - 1, epochs[0] + 1)
         ax.set_xlabel("epoch")
         ax.set_title(name, fontsize=9)
         ax.grid(alpha=0.3)
