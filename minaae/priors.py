@@ -23,8 +23,8 @@ def _check_labels(labels, n, n_classes, name):
 
 
 def _check_n(n, name):
-    if int(n) != n or n < 0:
-        raise ValueError(f"{name}: number of samples must be a non-negative integer, got {n}")
+    if not isinstance(n, (int, np.integer)) or n < 0:
+        raise ValueError(f"{name}: number of samples must be a non-negative integer, got {n!r}")
 
 
 class Gaussian:

@@ -88,13 +88,16 @@ def test_a_failed_drawing_leaves_the_previous_figure_and_no_temporary_file(tmp_p
 
 
 def test_an_image_grid_png_shows_image_0_in_the_top_left_cell(tmp_path):
-    images = np.ones((6, 784))
-    images[0] = 0  # one black image among white ones, 2 rows × 3 columns
-    image = read_png(plot.plot_image_grid(str(tmp_path / "g.png"), images, 2))
-    h, w = image.shape[:2]
-    rows, cols = np.nonzero(darkness(image) > 0.5)
-    assert rows.max() < h / 2 + 2 and cols.max() < w / 3 + 2
-    assert (darkness(image) > 0.5).mean() == pytest.approx(1 / 6, abs=0.03)
+    images = np.full((6, 784), 0.8)
+    images[0] = 0  # one black image among light grey ones, 2 rows × 3 columns
+    image = darkness(read_png(plot.plot_image_grid(str(tmp_path / "g.png"), images, 2)))
+    rows, cols = np.nonzero(image > 0.1)  # the whole grid (the PNG has a white margin around it)
+    top, left, h, w = rows.min(), cols.min(), rows.max() + 1 - rows.min(), cols.max() + 1 - cols.min()
+    assert w / h == pytest.approx(3 / 2, rel=0.03)
+    black_rows, black_cols = np.nonzero(image > 0.9)
+    assert (black_rows.min(), black_cols.min()) == (top, left)
+    assert black_rows.max() + 1 - top == pytest.approx(h / 2, abs=2)
+    assert black_cols.max() + 1 - left == pytest.approx(w / 3, abs=2)
 
 
 def test_a_code_plot_puts_the_points_where_the_codes_are(tmp_path):
