@@ -73,15 +73,16 @@ extern "C" __global__ void sgd_step_##SUFFIX(T* p, const T* g, T* buf, T lr, T m
     }                                                                                            \
 }                                                                                                \
                                                                                                  \
-/* torch.optim.Adam in one pass (bias corrections precomputed on the host:                      \
-   step_size = lr / (1 - b1^t), bc2_sqrt = sqrt(1 - b2^t)) */                                    \
+/* torch.optim.Adam in one pass. The host precomputes, in double: step_size = lr / (1 - b1^t),     \
+   bc2_sqrt = sqrt(1 - b2^t), c1 = 1 - b1, c2 = 1 - b2 (1 - b2 formed in float would lose digits). \
+   m += c1 (d - m) is b1 m + (1 - b1) d. */                                                      \
 extern "C" __global__ void adam_step_##SUFFIX(T* p, const T* g, T* m, T* v, T step_size,         \
-                                              T bc2_sqrt, T beta1, T beta2, T eps,               \
+                                              T bc2_sqrt, T c1, T c2, T eps,                     \
                                               T weight_decay, long long n) {                     \
     GRID_STRIDE_LOOP(i, n) {                                                                     \
         T d = g[i] + weight_decay * p[i];                                                        \
-        m[i] = beta1 * m[i] + ((T)1 - beta1) * d;                                                \
-        v[i] = beta2 * v[i] + ((T)1 - beta2) * d * d;                                            \
+        m[i] += c1 * (d - m[i]);                                                                 \
+        v[i] += c2 * (d * d - v[i]);                                                             \
         p[i] -= step_size * m[i] / (SQRT(v[i]) / bc2_sqrt + eps);                                \
     }                                                                                            \
 }                                                                                                \

@@ -171,7 +171,7 @@ def adam_step(p, g, m, v, step, lr, beta1, beta2, eps, weight_decay):
     bc2_sqrt = (1 - beta2**step) ** 0.5
     if _is_gpu(p, g):
         _launch("adam_step", [p, g, m, v],
-                [float(step_size), float(bc2_sqrt), float(beta1), float(beta2), float(eps), float(weight_decay)])
+                [float(step_size), float(bc2_sqrt), 1.0 - beta1, 1.0 - beta2, float(eps), float(weight_decay)])
         return
     # BEGIN EXERCISE 6: the Adam update
     d = g + p * p.dtype.type(weight_decay) if weight_decay else g

@@ -71,7 +71,7 @@ class Optimizer:
             for k, v in saved.items():
                 if hasattr(v, "shape") and np.shape(v) != p.shape:
                     raise ValueError(f"optimizer state '{name}/{k}' has shape {np.shape(v)}, expected {p.shape}")
-                restored[k] = xp.asarray(v, dtype=p.dtype) if hasattr(v, "shape") else v
+                restored[k] = xp.array(v, dtype=p.dtype) if hasattr(v, "shape") else v  # a copy, not the caller's
             self.state[name] = restored
 
 

@@ -12,7 +12,7 @@ from minaae import course
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FAST_TESTS = ["tests/test_autograd.py", "tests/test_functional.py", "tests/test_kernels.py", "tests/test_optim.py",
-              "tests/test_priors_metrics.py", "tests/test_aae.py", "tests/test_nn.py"]
+              "tests/test_priors.py", "tests/test_metrics.py", "tests/test_aae.py", "tests/test_nn.py"]
 
 
 def test_every_exercise_is_listed_in_the_docs_in_order():
