@@ -61,6 +61,14 @@ def _unflatten(prefix, arrays, meta):
     return tree
 
 
+def _publish(tmp, path):
+    """Rename a finished temporary file over `path`, with the permissions a plain open() would give."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    os.replace(tmp, path)
+
+
 def save_checkpoint(path, model, optimizers, rng, state):
     """Write model, optimizers, generator state and `state` (JSON-able) atomically to `path`.
 
@@ -79,7 +87,7 @@ def save_checkpoint(path, model, optimizers, rng, state):
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)
-        os.replace(tmp, path)
+        _publish(tmp, path)
     except BaseException:
         os.unlink(tmp)
         raise
@@ -188,4 +196,4 @@ def write_json_atomic(path, obj):
     fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
     with os.fdopen(fd, "w") as f:
         json.dump(obj, f, indent=2)
-    os.replace(tmp, path)
+    _publish(tmp, path)
