@@ -4,6 +4,7 @@ assignments, MMD against its defining double sum, and the moment gap on known va
 
 import math
 import statistics
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from scipy import special, stats
 
-from minaae import metrics
+from minaae import backend, metrics
 
 
 @st.composite
@@ -102,6 +103,16 @@ def test_parzen_stays_finite_and_exact_far_from_every_sample():
     got = metrics.parzen_log_likelihood(x, mu, 0.1, batch_size=1)
     ref = np.logaddexp(*[stats.multivariate_normal(m, 0.01 * np.eye(2)).logpdf(x) for m in mu]) - math.log(2)
     np.testing.assert_allclose(got, ref, rtol=1e-12)
+
+
+def test_parzen_never_exceeds_the_kernel_peak_even_where_rounding_goes_negative():
+    # x = μ_i with large norms: ‖x‖² − 2x·μ + ‖μ‖² rounds to ±1e-7, and a negative "distance" over 2σ² would
+    # lift log p̂ above its ceiling −log N − (d/2) log(2πσ²) (the other samples are too far away to count)
+    mu = np.random.default_rng(14).standard_normal((200, 50)) * 1000
+    sigma = 1e-3
+    ceiling = -math.log(200) - 25 * math.log(2 * math.pi * sigma**2)
+    got = metrics.parzen_log_likelihood(mu, mu, sigma, batch_size=64)
+    assert np.all(got <= ceiling) and np.all(got > ceiling - 0.1)
 
 
 def test_parzen_accepts_mnist_sized_rows_in_float32():
@@ -209,14 +220,38 @@ def test_clustering_error_counts_test_points_whose_cluster_label_differs():
     assert metrics.clustering_error(PROBS, LABELS, np.array([7, 3, 3])) == pytest.approx(4 / 6)  # 1, 2, 3, 4 wrong
 
 
-def test_majority_cluster_map_takes_the_most_frequent_label_and_fills_empty_clusters_with_0():
-    assignments = np.array([0, 0, 0, 1, 1, 2, 2, 4])
-    labels = np.array([5, 5, 2, 8, 8, 3, 6, 9])
-    # cluster 2 is a tie between 3 and 6 (the smaller wins); cluster 3 is empty
-    np.testing.assert_array_equal(metrics.majority_cluster_map(assignments, labels, 5), [5, 8, 3, 0, 9])
+def test_majority_cluster_map_takes_the_most_frequent_label_and_gives_empty_clusters_the_overall_one():
+    assignments = np.array([0, 0, 0, 1, 1, 2, 2, 4, 4, 4])
+    labels = np.array([5, 5, 2, 8, 8, 3, 6, 9, 8, 8])
+    # cluster 2 is a tie between 3 and 6 (the smaller wins); cluster 3 is empty and gets 8, the commonest label
+    np.testing.assert_array_equal(metrics.majority_cluster_map(assignments, labels, 5), [5, 8, 3, 8, 8])
     mapping = metrics.majority_cluster_map(PROBS.argmax(1), LABELS, 3)
     np.testing.assert_array_equal(mapping, [3, 1, 3])  # clusters {7,3} and {7,3}: ties, 3 < 7
     assert metrics.clustering_error(PROBS, LABELS, mapping) == pytest.approx(2 / 6)
+
+
+@given(st.integers(1, 6), st.data())
+def test_majority_cluster_map_equals_counting_each_cluster_by_hand(n_clusters, data):
+    pairs = data.draw(st.lists(st.tuples(st.integers(0, n_clusters - 1), st.integers(0, 4)), min_size=1))
+    assignments, labels = (np.array(column) for column in zip(*pairs))
+    overall = Counter(labels.tolist())
+    expected = []
+    for k in range(n_clusters):
+        counts = Counter(label for cluster, label in pairs if cluster == k) or overall
+        top = max(counts.values())
+        expected.append(min(label for label, c in counts.items() if c == top))  # ties: the smaller label
+    np.testing.assert_array_equal(metrics.majority_cluster_map(assignments, labels, n_clusters), expected)
+
+
+@given(st.integers(1, 8), st.integers(1, 5), st.integers(0, 2**32 - 1))
+def test_cluster_label_map_equals_a_loop_over_clusters(n, k, seed):
+    rng = np.random.default_rng(seed)
+    probs, labels = rng.dirichlet(np.ones(k), n), rng.integers(0, 10, n)
+    expected = []
+    for cluster in range(k):
+        best = max(range(n), key=lambda i: (probs[i, cluster], -i))  # the first of equally confident examples
+        expected.append(labels[best])
+    np.testing.assert_array_equal(metrics.cluster_label_map(probs, labels), expected)
 
 
 def test_majority_vote_is_never_worse_than_the_papers_rule_on_the_data_it_was_fitted_to():
@@ -318,3 +353,98 @@ def test_majority_map_rejects_out_of_range_assignments_and_mismatched_lengths():
         metrics.majority_cluster_map(np.array([0, 1, 5]), np.array([1, 2, 3]), 2)
     with pytest.raises(ValueError, match="do not match"):
         metrics.majority_cluster_map(np.array([0, 1]), np.array([1, 2, 3]), 2)
+
+
+def test_moment_gap_equals_numpys_moments_on_random_data():
+    rng = np.random.default_rng(11)
+    a, b = rng.standard_normal((50, 3)), rng.standard_normal((70, 3)) * [1, 2, 3] + 1
+    gap = metrics.moment_gap(a, b)
+    assert gap["mean_gap"] == pytest.approx(np.linalg.norm(a.mean(0) - b.mean(0)), rel=1e-12)
+    assert gap["cov_gap"] == pytest.approx(np.linalg.norm(np.cov(a.T) - np.cov(b.T), "fro"), rel=1e-12)
+    one_dim = metrics.moment_gap(a[:, :1], b[:, :1])
+    assert one_dim["cov_gap"] == pytest.approx(abs(np.var(a[:, 0], ddof=1) - np.var(b[:, 0], ddof=1)), rel=1e-12)
+
+
+@pytest.mark.parametrize("a, b", [(np.zeros((1, 2)), np.zeros((5, 2))), (np.zeros((5, 2)), np.zeros((5, 3)))])
+def test_moment_gap_needs_two_rows_of_one_dimension(a, b):
+    with pytest.raises(ValueError, match=rf"moment_gap: need ≥ 2 rows of one dimension, got codes {re_shape(a.shape)}"):
+        metrics.moment_gap(a, b)
+
+
+def test_median_bandwidth_strides_through_large_inputs_so_sorted_samples_all_count():
+    # 3 clusters sorted by label: a prefix of each sample would hold cluster 0 only and give h ≈ 0.14
+    rng = np.random.default_rng(12)
+    a = np.repeat([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]], 400, axis=0) + rng.standard_normal((1200, 2)) * 0.1
+    b = a + rng.standard_normal((1200, 2)) * 0.1
+    pooled = np.concatenate([a, b])[::3]  # 2400 points, at most 1000: every 3rd
+    h = math.sqrt(np.median([math.dist(pooled[i], pooled[j]) ** 2 for i in range(800) for j in range(i + 1, 800)]))
+    assert metrics.median_bandwidth(a, b) == pytest.approx(h, rel=1e-9)
+    assert h > 5
+
+
+def test_mmd_bandwidth_must_be_positive():
+    for bad in (0, -1.0, float("nan"), "wide"):
+        with pytest.raises(ValueError, match="mmd: bandwidth must be"):
+            metrics.mmd_rbf(np.zeros((3, 2)), np.ones((3, 2)), bandwidth=bad)
+
+
+def test_gan_sigma_grid_is_ten_log_spaced_values_and_read_only():
+    np.testing.assert_allclose(metrics.GAN_SIGMAS, [10 ** (-i / 9) for i in range(9, -1, -1)], rtol=1e-12)
+    with pytest.raises(ValueError):
+        metrics.GAN_SIGMAS[0] = 1.0
+
+
+def test_parzen_inputs_are_checked():
+    x = np.ones((3, 2))
+    with pytest.raises(ValueError, match="parzen: sigma must be a positive number, got 'wide'"):
+        metrics.parzen_log_likelihood(x, x, "wide")
+    with pytest.raises(ValueError, match="sigma must be positive, got inf"):
+        metrics.parzen_log_likelihood(x, x, float("inf"))
+    for bad in (0, -5, 2.5, True):
+        with pytest.raises(ValueError, match="parzen: batch_size must be a positive integer"):
+            metrics.parzen_log_likelihood(x, x, 0.1, batch_size=bad)
+    with pytest.raises(ValueError, match="parzen samples: contains nan or inf"):
+        metrics.parzen_log_likelihood(x, np.array([[0.0, np.nan]]), 0.1)
+    with pytest.raises(ValueError, match=r"select_parzen_sigma: sigmas must be a non-empty 1-D grid, got shape \(0,\)"):
+        metrics.select_parzen_sigma(x, x, [])
+    with pytest.raises(ValueError, match="select_parzen_sigma: sigma must be positive, got -0.1"):
+        metrics.select_parzen_sigma(x, x, [0.1, -0.1])
+    with pytest.raises(ValueError, match="parzen_report: a standard error needs at least 2 test points, got 1"):
+        metrics.parzen_report(x[:1], x, 0.1)
+
+
+def test_classification_error_rejects_empty_inputs_and_labels_out_of_range():
+    with pytest.raises(ValueError, match=r"scores \(0, 3\) and labels \(0,\) do not match"):
+        metrics.classification_error(np.zeros((0, 3)), np.zeros(0, int))
+    with pytest.raises(ValueError, match=r"labels must lie in \[0, 3\), got \[-1, 2\]"):
+        metrics.classification_error(np.zeros((2, 3)), np.array([-1, 2]))  # e.g. the "unlabeled" marker −1
+    with pytest.raises(ValueError, match=r"labels must be 2 integers, got shape \(2,\) dtype float64"):
+        metrics.classification_error(np.zeros((2, 3)), np.array([0.0, 1.0]))
+
+
+def test_clustering_rules_reject_empty_inputs():
+    with pytest.raises(ValueError, match=r"cluster_label_map: probs \(0, 3\) and labels \(0,\) do not match"):
+        metrics.cluster_label_map(np.zeros((0, 3)), np.zeros(0, int))
+    with pytest.raises(ValueError, match="majority_cluster_map: assignments"):
+        metrics.majority_cluster_map(np.zeros(0, int), np.zeros(0, int), 3)
+    with pytest.raises(ValueError, match="majority_cluster_map: labels must be non-negative, got -1"):
+        metrics.majority_cluster_map(np.array([0, 1]), np.array([-1, 2]), 2)
+    with pytest.raises(ValueError, match=r"clustering_error: probs \(0, 3\)"):
+        metrics.clustering_error(np.zeros((0, 3)), np.zeros(0, int), np.zeros(3, int))
+
+
+# ---------------------------------------------------------------------------------------------------
+# On a GPU: CuPy inputs give the NumPy answers (skipped without CuPy and a GPU)
+# ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.cuda
+def test_parzen_and_mmd_on_cupy_arrays_equal_the_numpy_results():
+    rng = np.random.default_rng(13)
+    x, mu = rng.random((300, 20)), rng.random((500, 20))
+    on_gpu = [backend.to_device(a, "cuda") for a in (x, mu)]
+    got = metrics.parzen_log_likelihood(*on_gpu, 0.3, batch_size=128)
+    assert isinstance(got, np.ndarray)
+    np.testing.assert_allclose(got, metrics.parzen_log_likelihood(x, mu, 0.3), rtol=1e-10)
+    assert metrics.mmd_rbf(*on_gpu) == pytest.approx(metrics.mmd_rbf(x, mu), rel=1e-9)
+    assert metrics.moment_gap(*on_gpu) == pytest.approx(metrics.moment_gap(x, mu), rel=1e-9)

@@ -5,9 +5,11 @@ import math
 
 import numpy as np
 import pytest
-from scipy import special, stats
+from hypothesis import given
+from hypothesis import strategies as st
+from scipy import integrate, special, stats
 
-from minaae import priors
+from minaae import backend, priors
 
 N_BIG = 100_000
 
@@ -68,6 +70,26 @@ def test_mixture_component_k_has_the_rotated_mean_and_covariance(k):
     eigvals, eigvecs = np.linalg.eigh(np.cov(z.T))
     assert abs(eigvecs[:, -1] @ mean / np.linalg.norm(mean)) > 0.999
     np.testing.assert_allclose(np.sqrt(eigvals), [0.1, 0.5], rtol=0.03)
+
+
+def test_mixture_samples_with_label_k_lie_nearest_centre_k_and_are_most_probable_under_component_k():
+    labels = np.random.default_rng(20).integers(0, 10, 20_000)
+    z = priors.GaussianMixture().sample(20_000, np.random.default_rng(21), labels=labels).astype(np.float64)
+    centres = np.array([mixture_component(k)[0] for k in range(10)])
+    nearest = ((z[:, None] - centres[None]) ** 2).sum(-1).argmin(1)
+    # a miss needs a radial draw that throws the point back across the origin's crowded middle: about 1.6%
+    # (0.9836 in 400,000 draws), so 0.975 leaves 9 standard deviations of margin; a wrong angle scores ≈ 0
+    assert np.mean(nearest == labels) > 0.975
+    logpdf = np.stack([stats.multivariate_normal(*mixture_component(k)).logpdf(z) for k in range(10)], 1)
+    assert np.mean(logpdf.argmax(1) == labels) > 0.975
+
+
+@given(st.integers(0, 9), st.integers(0, 2**32 - 1))
+def test_mixture_component_k_is_component_0_rotated_by_2_pi_k_over_10(k, seed):
+    # with labels given, the draws do not depend on k, so one seed gives the same points up to the rotation
+    zero = priors.GaussianMixture().sample(30, np.random.default_rng(seed), labels=np.zeros(30, int))
+    kth = priors.GaussianMixture().sample(30, np.random.default_rng(seed), labels=np.full(30, k))
+    np.testing.assert_allclose(kth, zero.astype(np.float64) @ rotation(2 * np.pi * k / 10).T, atol=1e-5)
 
 
 def test_mixture_without_labels_picks_each_component_one_time_in_ten():
@@ -182,6 +204,54 @@ def test_swissroll_without_labels_uses_every_segment_equally():
     np.testing.assert_allclose(np.bincount(segment, minlength=10) / N_BIG, 0.1, atol=0.006)
 
 
+@given(st.lists(st.integers(0, 9), min_size=1, max_size=50), st.integers(0, 2**32 - 1))
+def test_swissroll_radius_recovers_the_segment_of_any_labels(labels, seed):
+    labels = np.array(labels)
+    z = priors.SwissRoll(noise=0.0).sample(len(labels), np.random.default_rng(seed), labels=labels)
+    u = (np.hypot(*z.astype(np.float64).T) / 3) ** 2
+    assert np.all((u > labels / 10 - 1e-6) & (u < (labels + 1) / 10 + 1e-6))
+
+
+def test_swissroll_second_moment_has_its_closed_form():
+    # the documented scale: E‖z‖² = 9·E[u] + 2·noise² = 4.5 + 2·noise² (u uniform on [0, 1])
+    for noise in (0.0, 0.3):
+        z = priors.SwissRoll(noise=noise).sample(N_BIG, np.random.default_rng(15)).astype(np.float64)
+        assert (z**2).sum(1).mean() == pytest.approx(4.5 + 2 * noise**2, abs=0.04)  # sd of the mean ≈ 0.008
+
+
+def swissroll_density_by_adaptive_quadrature(point, noise):
+    """p(z) = ∫₀¹ 2t N(z; 3t(cos 4πt, sin 4πt), noise² I) dt by scipy's adaptive quadrature (t = √u)."""
+    def integrand(t):
+        sq = (point[0] - 3 * t * np.cos(4 * np.pi * t)) ** 2 + (point[1] - 3 * t * np.sin(4 * np.pi * t)) ** 2
+        return 2 * t * np.exp(-sq / (2 * noise**2)) / (2 * np.pi * noise**2)
+    return integrate.quad(integrand, 0, 1, limit=2000, points=np.linspace(0, 1, 100)[1:-1], epsabs=0,
+                          epsrel=1e-11)[0]
+
+
+def test_swissroll_log_density_matches_adaptive_quadrature():
+    prior = priors.SwissRoll()
+    z = np.concatenate([prior.sample(6, np.random.default_rng(16)),  # on the roll
+                        [[0.0, 0.0], [1.0, 1.0], [3.1, 0.0], [3.0, 0.1], [-2.0, 2.5]]])  # centre, gap, the end
+    reference = np.log([swissroll_density_by_adaptive_quadrature(p, 0.05) for p in z.astype(np.float64)])
+    np.testing.assert_allclose(prior.log_density(z), reference, atol=1e-4)
+
+
+def test_swissroll_density_integrates_to_one_and_matches_the_samples():
+    prior = priors.SwissRoll(noise=0.2)
+    g = np.linspace(-4.5, 4.5, 181)  # step 0.05, a quarter of the noise
+    points = np.stack(np.meshgrid(g, g), -1).reshape(-1, 2)
+    density = np.exp(prior.log_density(points))
+    assert density.sum() * (g[1] - g[0]) ** 2 == pytest.approx(1, abs=1e-3)
+    # the samples and the density agree on E‖z‖² = 4.5 + 2·0.2²
+    second = ((points**2).sum(1) * density).sum() * (g[1] - g[0]) ** 2
+    assert second == pytest.approx(4.5 + 2 * 0.2**2, abs=5e-3)
+
+
+def test_swissroll_without_noise_has_no_density():
+    with pytest.raises(ValueError, match="noise 0 the prior lies on a curve"):
+        priors.SwissRoll(noise=0.0).log_density(np.zeros((1, 2)))
+
+
 # ---------------------------------------------------------------------------------------------------
 # Categorical
 # ---------------------------------------------------------------------------------------------------
@@ -201,6 +271,15 @@ def test_categorical_follows_the_labels():
     np.testing.assert_array_equal(y, np.eye(10, dtype=np.float32)[labels])
 
 
+@given(st.integers(1, 12), st.data())
+def test_categorical_with_any_labels_gives_exactly_their_one_hots(n_classes, data):
+    labels = np.array(data.draw(st.lists(st.integers(0, n_classes - 1), max_size=30)), dtype=np.int64)
+    y = priors.Categorical(n_classes).sample(len(labels), np.random.default_rng(0), labels=labels)
+    assert y.shape == (len(labels), n_classes) and y.dtype == np.float32
+    for row, k in zip(y, labels):
+        assert row[k] == 1 and row.sum() == 1
+
+
 # ---------------------------------------------------------------------------------------------------
 # Seeds, shapes, dtypes (all priors)
 # ---------------------------------------------------------------------------------------------------
@@ -215,6 +294,14 @@ IDS = ["gaussian3", "gaussian8", "mixture", "swissroll", "categorical"]
 def test_samples_are_float32_of_shape_n_by_dim(prior, n):
     z = prior.sample(n, np.random.default_rng(0))
     assert z.shape == (n, prior.dim) and z.dtype == np.float32
+
+
+@given(st.integers(0, 200), st.integers(1, 16), st.integers(1, 12))
+def test_any_sample_count_and_size_gives_float32_of_shape_n_by_dim(n, dim, n_classes):
+    for prior in (priors.Gaussian(dim), priors.GaussianMixture(n_classes), priors.SwissRoll(n_classes),
+                  priors.Categorical(n_classes)):
+        z = prior.sample(n, np.random.default_rng(n))
+        assert z.shape == (n, prior.dim) and z.dtype == np.float32 and np.all(np.isfinite(z))
 
 
 @pytest.mark.parametrize("prior", ALL, ids=IDS)
@@ -258,6 +345,9 @@ def test_make_prior_builds_the_named_prior():
     assert isinstance(g, priors.Gaussian) and (g.dim, g.std) == (8, 5.0)
     assert isinstance(priors.make_prior("mixture"), priors.GaussianMixture)
     assert isinstance(priors.make_prior("swissroll"), priors.SwissRoll)
+    assert priors.make_prior("gaussian", dim=3).std == 1.0
+    assert [type(priors.make_prior(name)).__name__ for name in priors.PRIOR_NAMES] == [
+        "Gaussian", "GaussianMixture", "SwissRoll"]
 
 
 @pytest.mark.parametrize("prior", [priors.GaussianMixture(), priors.SwissRoll(), priors.Categorical(10)],
@@ -295,3 +385,52 @@ def test_unknown_prior_name_and_2d_priors_of_other_dims_are_rejected():
 def test_a_float_sample_count_is_a_clear_error():
     with pytest.raises(ValueError, match="non-negative integer, got 3.0"):
         priors.GaussianMixture().sample(3.0, np.random.default_rng(0))
+
+
+def test_a_std_for_a_fixed_2d_prior_is_rejected_rather_than_ignored():
+    with pytest.raises(ValueError, match="prior 'mixture' has the paper's fixed shape; std=5.0 applies to 'gaussian'"):
+        priors.make_prior("mixture", std=5.0)
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: priors.Gaussian(0), "Gaussian: dim must be a positive integer, got 0"),
+    (lambda: priors.Gaussian(2.0), "Gaussian: dim must be a positive integer, got 2.0"),
+    (lambda: priors.Gaussian(2, std=0), "Gaussian: std must be a positive number, got 0"),
+    (lambda: priors.GaussianMixture(0), "GaussianMixture: n_components must be a positive integer, got 0"),
+    (lambda: priors.GaussianMixture(radius=-1), "GaussianMixture: radius must be a non-negative number, got -1"),
+    (lambda: priors.GaussianMixture(std=(0.5,)), r"GaussianMixture: std must be \(radial, tangential\)"),
+    (lambda: priors.GaussianMixture(std=(0.5, -0.1)), "GaussianMixture: each std must be a positive number"),
+    (lambda: priors.SwissRoll(noise=-0.1), "SwissRoll: noise must be a non-negative number, got -0.1"),
+    (lambda: priors.Categorical(0), "Categorical: n_classes must be a positive integer, got 0"),
+])
+def test_bad_constructor_arguments_are_named(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+def test_labels_as_a_list_are_accepted_and_log_density_names_wrong_shapes():
+    z = priors.GaussianMixture().sample(3, np.random.default_rng(0), labels=[0, 5, 9])
+    assert z.shape == (3, 2)
+    for prior in (priors.Gaussian(3), priors.GaussianMixture(), priors.SwissRoll()):
+        with pytest.raises(ValueError, match=r"expected points of shape \(N, \d\), got \(4,\)"):
+            prior.log_density(np.zeros(4))
+
+
+# ---------------------------------------------------------------------------------------------------
+# On a GPU: a CuPy generator gives CuPy samples with the same laws (skipped without CuPy and a GPU)
+# ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("prior", ALL, ids=IDS)
+def test_a_cupy_generator_gives_cupy_samples_of_the_same_shape_and_law(prior):
+    rng = backend.default_rng(0, device="cuda")
+    z = prior.sample(20_000, rng)
+    assert backend.device_of(z) == "cuda" and z.shape == (20_000, prior.dim) and z.dtype == np.float32
+    on_cpu = prior.sample(20_000, np.random.default_rng(0)).astype(np.float64)
+    np.testing.assert_allclose(backend.as_numpy(z).mean(0), on_cpu.mean(0), atol=0.05 * on_cpu.std(0).max())
+    if prior.n_classes is not None:
+        host_labels = np.array([0, 1, 2, 3, 0])
+        assert backend.device_of(prior.sample(5, rng, labels=backend.to_device(host_labels, "cuda"))) == "cuda"
+        if not isinstance(prior, priors.Categorical):  # host labels meet the GPU generator's draws
+            assert backend.device_of(prior.sample(5, rng, labels=host_labels)) == "cuda"
