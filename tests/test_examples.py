@@ -65,7 +65,7 @@ def test_mnist_semisupervised_short_run_learns_above_chance(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert "100 labeled training examples" in result.stdout
     metrics = json.load(open(os.path.join(out, "metrics.json")))
-    assert metrics["labels"] == 100 and metrics["test_error"] < 0.6  # chance is 0.9
+    assert metrics["labels"] == 100 and metrics["test_error"] < 0.75  # chance is 0.9
 
 
 QUICK = ["--epochs", "1", "--train-size", "1000", "--hidden", "32", "--no-progress"]
