@@ -123,8 +123,10 @@ def numpy_iteration(device):
         return grads[::-1], g
 
     def step(key, layers, grads, lr=1e-4, b1=0.5, b2=0.999, eps=1e-8):
-        state = adam.setdefault(key, {"t": 0, "m": [[np.zeros_like(a) for a in lb] for lb in layers],
-                                      "v": [[np.zeros_like(a) for a in lb] for lb in layers]})
+        if key not in adam:
+            adam[key] = {"t": 0, "m": [[np.zeros_like(a) for a in lb] for lb in layers],
+                         "v": [[np.zeros_like(a) for a in lb] for lb in layers]}
+        state = adam[key]
         state["t"] += 1
         t = state["t"]
         step_size, bc2 = lr / (1 - b1**t), np.sqrt(1 - b2**t)
@@ -165,7 +167,10 @@ def numpy_iteration(device):
         g_fake = sigmoid(a_fake[-1]) / BATCH
         gr, _ = backward(dis, a_real, g_real, need_input=False)
         gf, _ = backward(dis, a_fake, g_fake, need_input=False)
-        step("dis", dis, [(a[0] + b[0], a[1] + b[1]) for a, b in zip(gr, gf)])
+        for (gw, gb), (fw, fb) in zip(gr, gf):  # the two halves of L_D add up
+            gw += fw
+            gb += fb
+        step("dis", dis, gr)
         a_gen = forward(dis, a_enc[-1])  # generator: through the updated, frozen D
         _, g_z = backward(dis, a_gen, (sigmoid(a_gen[-1]) - 1) / BATCH, need_weights=False)
         g_enc, _ = backward(enc, a_enc, g_z, need_input=False)
