@@ -59,9 +59,9 @@ def main(argv=None):
     history = fit(args, model, lambda b: ss.train_step(model, b[0], rng, opts),
                   lambda: data.batches(ds.x_train, batch_size=args.batch_size, rng=rng), opts, rng, evaluate=evaluate)
     probs = ss.class_probabilities(model, ds.x_test)
-    rows = []
+    rows, heads = [], ss.decode_heads(model)
     for k in range(args.clusters):  # the head, then the 9 test images most surely in cluster k
-        rows.append(ss.decode_heads(model)[k])
+        rows.append(heads[k])
         rows.extend(ds.x_test[np.argsort(-probs[:, k])[:9]])
     plot.plot_image_grid(os.path.join(args.out, "clusters.png"), np.array(rows), args.clusters,
                          title="each row one cluster: its head (z = 0), then its surest test images")

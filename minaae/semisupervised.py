@@ -14,7 +14,7 @@ one-hot vectors carrying the class, and z toward a class-free style. Per mini-ba
 import numpy as np
 
 from . import functional as F
-from . import nn
+from . import nn, priors
 from .aae import batched, discriminator_step, frozen, generator_loss, reconstruction_loss
 from .autograd import Tensor, no_grad
 from .backend import as_numpy, like, to_device
@@ -141,8 +141,8 @@ def regularization_step(model, x, rng, opts):
     n = len(x)
     y_logits, z = model.encode(x)
     y = F.softmax(y_logits)
-    y_prior = like(F.one_hot(rng.integers(0, model.n_classes, size=n), model.n_classes), _raw(x))
-    z_prior = like(rng.standard_normal((n, model.style_dim), dtype=np.float32), _raw(x))
+    y_prior = like(priors.Categorical(model.n_classes).sample(n, rng), _raw(x))
+    z_prior = like(priors.Gaussian(model.style_dim).sample(n, rng), _raw(x))
     dc, dc_real, dc_fake = discriminator_step(model.d_cat, y.detach(), y_prior, opts["d_cat"])
     dg, dg_real, dg_fake = discriminator_step(model.d_gauss, z.detach(), z_prior, opts["d_gauss"])
     opts["generator"].zero_grad()
