@@ -8,23 +8,27 @@ saved optimizer resumes exactly in another process (docs/optim.md).
 import numpy as np
 
 from . import kernels
+from .autograd import Tensor
 from .backend import as_numpy, get_array_module
-from .nn import Parameter
 
 
 class Optimizer:
-    """Holds named parameters and per-parameter state; subclasses define `_update(name, p, g)`."""
+    """Holds named parameters and their per-parameter state; subclasses define `_update(name, p, g)`.
 
-    hyperparameters = ()
+    params: a list of Parameters (named "0", "1", ... by position) or (name, Parameter) pairs such as
+    `model.named_parameters()`. State is a dict name -> {buffer name: array}, in the order given.
+    """
+
+    hyperparameters = ()  # attribute names saved by state_dict (subclasses list theirs)
 
     def __init__(self, params):
-        params = list(params)
-        if params and isinstance(params[0], Parameter):
-            params = [(str(i), p) for i, p in enumerate(params)]
         self.params = {}
-        for name, p in params:
+        for name, p in _named(list(params)):
             if name in self.params:
                 raise ValueError(f"optimizer: parameter name {name!r} appears twice")
+            twin = next((n for n, q in self.params.items() if q is p), None)
+            if twin is not None:  # it would be updated twice per step
+                raise ValueError(f"optimizer: parameters {twin!r} and {name!r} are the same tensor")
             self.params[name] = p
         if not self.params:
             raise ValueError("optimizer: got an empty parameter list")
@@ -32,47 +36,79 @@ class Optimizer:
         self.steps = 0
 
     def zero_grad(self):
+        """Set every gradient to None (the next backward then stores instead of adding)."""
         for p in self.params.values():
             p.grad = None
 
     def step(self):
-        """Apply one update to every parameter that has a gradient."""
+        """Apply one update, in place, to every parameter that has a gradient; the others are skipped."""
         self.steps += 1
         for name, p in self.params.items():
-            if p.grad is not None:
-                self._update(name, p.data, p.grad)
+            g = p.grad
+            if g is None:
+                continue
+            if g.shape != p.shape:
+                raise ValueError(f"{type(self).__name__}: gradient of {name!r} has shape {g.shape}, "
+                                 f"expected {p.shape}")
+            # the kernels want one dtype and contiguous memory; this copies only when that is not so already
+            g = get_array_module(p.data, g).ascontiguousarray(g, dtype=p.dtype)
+            self._update(name, p.data, g)
 
     def _update(self, name, p, g):
         raise NotImplementedError
 
     def _buffer(self, name, key, like):
+        """The state array `key` of parameter `name`, zeros of p's shape on first use."""
         state = self.state[name]
         if key not in state:
             state[key] = get_array_module(like).zeros_like(like)
         return state[key]
 
     def state_dict(self):
+        """{"hyperparameters": {"lr": ..., ...}, "steps": int, "state": {name: {key: NumPy copy or int}}}."""
         return {"hyperparameters": {k: getattr(self, k) for k in self.hyperparameters}, "steps": self.steps,
                 "state": {name: {k: as_numpy(v).copy() if hasattr(v, "shape") else v for k, v in s.items()}
                           for name, s in self.state.items()}}
 
     def load_state_dict(self, d):
-        names = set(d["state"])
-        if names != set(self.params):
-            raise KeyError(f"optimizer state: missing {sorted(set(self.params) - names)}, "
-                           f"unexpected {sorted(names - set(self.params))}")
-        for k, v in d["hyperparameters"].items():
-            setattr(self, k, tuple(v) if isinstance(v, list) else v)
-        self.steps = int(d["steps"])
-        for name, saved in d["state"].items():
+        """Restore what `state_dict` returned: hyperparameters (lr included), step count and state arrays,
+        copied to each parameter's device and dtype. Everything is checked before anything changes."""
+        kind = type(self).__name__
+        missing = [n for n in self.params if n not in d["state"]]
+        unexpected = [n for n in d["state"] if n not in self.params]
+        if missing or unexpected:
+            raise KeyError(f"optimizer state: missing {missing}, unexpected {unexpected}")
+        if sorted(d["hyperparameters"]) != sorted(self.hyperparameters):
+            raise ValueError(f"optimizer state: hyperparameters {sorted(d['hyperparameters'])} are not {kind}'s "
+                             f"{sorted(self.hyperparameters)} (a state dict of another optimizer?)")
+        restored = {}
+        for name in self.params:
             p = self.params[name].data
             xp = get_array_module(p)
-            restored = {}
-            for k, v in saved.items():
-                if hasattr(v, "shape") and np.shape(v) != p.shape:
+            restored[name] = {}
+            for k, v in d["state"][name].items():
+                if np.ndim(v) == 0:  # a count such as Adam's "step"
+                    restored[name][k] = v.item() if hasattr(v, "item") else v
+                elif np.shape(v) != p.shape:
                     raise ValueError(f"optimizer state '{name}/{k}' has shape {np.shape(v)}, expected {p.shape}")
-                restored[k] = xp.array(v, dtype=p.dtype) if hasattr(v, "shape") else v  # a copy, not the caller's
-            self.state[name] = restored
+                else:
+                    restored[name][k] = xp.array(v, dtype=p.dtype)  # a copy: never the caller's array
+        for k, v in d["hyperparameters"].items():
+            setattr(self, k, tuple(v) if isinstance(v, list) else v)  # betas come back from JSON as a list
+        self.steps = int(d["steps"])
+        self.state = restored
+
+
+def _named(params):
+    """[(name, tensor)] from a list of tensors (named by position) or of (name, tensor) pairs."""
+    if all(isinstance(p, Tensor) for p in params):
+        return [(str(i), p) for i, p in enumerate(params)]
+    for item in params:
+        if not (isinstance(item, (tuple, list)) and len(item) == 2 and isinstance(item[0], str)
+                and isinstance(item[1], Tensor)):
+            raise TypeError(f"optimizer: params must be all Parameters or all (name, Parameter) pairs; "
+                            f"got {type(item).__name__} {item!r:.60}")
+    return params
 
 
 def _check(condition, message):
@@ -129,19 +165,28 @@ class Adam(Optimizer):
 
 
 class MultiStepLR:
-    """lr = base_lr · γ^(number of milestones reached); `step()` once per epoch (the paper's step decays)."""
+    """lr = base_lr · γ^(number of milestones ≤ epoch), the paper's step decays (PAPER.md §5: ÷10 at epochs
+    50 and 1000). Call `step()` once at the end of every epoch; `epoch` counts the finished ones."""
 
     def __init__(self, optimizer, milestones, gamma=0.1):
+        milestones = list(milestones)
+        if not all(isinstance(m, (int, np.integer)) and not isinstance(m, bool) and m > 0 for m in milestones):
+            raise ValueError(f"MultiStepLR: milestones must be positive integers (epochs), got {milestones}")
+        _check(gamma > 0, f"MultiStepLR: gamma must be > 0, got {gamma}")
         self.optimizer, self.milestones, self.gamma = optimizer, sorted(milestones), gamma
         self.base_lr, self.epoch = optimizer.lr, 0
 
+    def _set_lr(self):
+        self.optimizer.lr = self.base_lr * self.gamma ** sum(self.epoch >= m for m in self.milestones)
+
     def step(self):
         self.epoch += 1
-        self.optimizer.lr = self.base_lr * self.gamma ** sum(self.epoch >= m for m in self.milestones)
+        self._set_lr()
 
     def state_dict(self):
         return {"epoch": self.epoch, "base_lr": self.base_lr}
 
     def load_state_dict(self, d):
+        """Continue from a saved epoch count; also sets the optimizer's lr to that epoch's value."""
         self.epoch, self.base_lr = int(d["epoch"]), float(d["base_lr"])
-        self.optimizer.lr = self.base_lr * self.gamma ** sum(self.epoch >= m for m in self.milestones)
+        self._set_lr()

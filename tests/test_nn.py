@@ -4,6 +4,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import minaae.functional as F
 from minaae import Tensor, gradcheck, nn
@@ -27,6 +29,26 @@ def test_linear_is_x_w_plus_b_with_w_in_by_out(dtype):
     w, b = layer.weight.data.astype(np.float64), layer.bias.data.astype(np.float64)
     expected = np.einsum("ni,io->no", x.astype(np.float64), w) + b
     np.testing.assert_allclose(y, expected, rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-7)
+
+
+@given(n=st.integers(1, 6), n_in=st.integers(1, 7), n_out=st.integers(1, 7), seed=st.integers(0, 2**32 - 1))
+def test_linear_matches_numpy_for_any_sizes(n, n_in, n_out, seed):
+    rng = np.random.default_rng(seed)
+    layer = nn.Linear(n_in, n_out, rng=rng, dtype=np.float64, init="glorot")
+    layer.bias.data[:] = rng.standard_normal(n_out)
+    x = rng.standard_normal((n, n_in))
+    w, b = layer.weight.data, layer.bias.data
+    expected = [[sum(x[i, k] * w[k, j] for k in range(n_in)) + b[j] for j in range(n_out)] for i in range(n)]
+    np.testing.assert_allclose(layer(x).data, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_linear_rejects_bad_sizes_and_a_std_that_its_init_would_ignore():
+    with pytest.raises(ValueError, match=r"positive integers, got 0, 3"):
+        nn.Linear(0, 3)
+    with pytest.raises(ValueError, match=r"positive integers, got 2.5, 3"):
+        nn.Linear(2.5, 3)
+    with pytest.raises(ValueError, match=r"std=0.1 applies to init='normal' only; init='he'"):
+        nn.Linear(2, 3, init="he", std=0.1)
 
 
 def test_linear_without_bias_has_only_a_weight():
@@ -67,6 +89,22 @@ def test_mlp_forward_is_the_numpy_composition_of_its_layers():
     np.testing.assert_allclose(model(x).data, 1 / (1 + np.exp(-h)), rtol=1e-5)
 
 
+def test_mlp_without_a_generator_is_reproducible_and_its_layers_differ():
+    """rng=None seeds one generator for the whole network: layers of equal shape must not be copies."""
+    a, b = nn.mlp([5, 5, 5, 5]), nn.mlp([5, 5, 5, 5])
+    for (name, p), (_, q) in zip(a.named_parameters(), b.named_parameters()):
+        assert np.array_equal(p.data, q.data), name
+    assert not np.array_equal(a[0].weight.data, a[2].weight.data)
+    assert not np.array_equal(a[2].weight.data, a[4].weight.data)
+
+
+def test_mlp_passes_init_std_and_dtype_to_every_layer():
+    model = nn.mlp([300, 200, 100], rng=np.random.default_rng(0), std=0.05, dtype=np.float64)
+    assert all(p.dtype == np.float64 for p in model.parameters())
+    for i in (0, 2):
+        assert abs(model[i].weight.data.std() - 0.05) < 0.001
+
+
 def test_mlp_needs_two_sizes():
     with pytest.raises(ValueError, match=r"at least an input and an output size, got \[5\]"):
         nn.mlp([5])
@@ -98,6 +136,43 @@ def test_a_module_that_skips_super_init_gets_a_clear_error():
 
     with pytest.raises(AttributeError, match=r"Broken.__init__ must call super\(\).__init__\(\) first"):
         Broken()
+
+
+def test_a_module_registered_twice_yields_its_parameters_once():
+    class Tied(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.first = nn.Linear(2, 2)
+            self.again = self.first
+
+    names = [n for n, _ in Tied().named_parameters()]
+    assert names == ["first.weight", "first.bias"]
+
+
+def test_reassigning_a_buffer_updates_what_the_state_dict_saves():
+    bn = nn.BatchNorm1d(2)
+    bn.running_mean = np.array([3.0, 4.0], np.float32)
+    np.testing.assert_array_equal(bn.state_dict()["running_mean"], [3.0, 4.0])
+    assert list(bn.state_dict()) == ["gamma", "beta", "running_mean", "running_var"]  # order kept
+
+
+def test_sequential_accepts_modules_only():
+    with pytest.raises(TypeError, match="item 1 is a function, not a Module"):
+        nn.Sequential(nn.ReLU(), F.relu)
+
+
+def test_repr_shows_the_tree_and_each_layers_settings():
+    inner = nn.Sequential(nn.BatchNorm1d(4), nn.Dropout(0.2, np.random.default_rng(0)))
+    model = nn.Sequential(nn.Linear(3, 4), nn.LeakyReLU(0.1), inner)
+    assert repr(model) == (
+        "Sequential(\n"
+        "  (0): Linear(in_features=3, out_features=4, bias=True, init='normal')\n"
+        "  (1): LeakyReLU(slope=0.1)\n"
+        "  (2): Sequential(\n"
+        "    (0): BatchNorm1d(4, momentum=0.1, eps=1e-05)\n"
+        "    (1): Dropout(p=0.2)\n"
+        "  )\n"
+        ")")
 
 
 def test_zero_grad_clears_every_parameter_gradient():
@@ -161,6 +236,27 @@ def test_load_state_dict_names_missing_unexpected_and_mismatched_keys():
         model.load_state_dict(state)
 
 
+def test_a_failed_load_lists_every_mismatch_and_changes_nothing():
+    model = nn.mlp([3, 4, 2], rng=np.random.default_rng(0))
+    before = model.state_dict()
+    state = {k: np.zeros_like(v) for k, v in before.items()}
+    state["2.weight"], state["2.bias"] = np.zeros((2, 4)), np.zeros(3)  # 0.* would load before these fail
+    with pytest.raises(ValueError, match=r"'2.weight' has shape \(2, 4\), expected \(4, 2\); "
+                                         r"'2.bias' has shape \(3,\), expected \(2,\)"):
+        model.load_state_dict(state)
+    for k, v in model.state_dict().items():
+        np.testing.assert_array_equal(v, before[k], err_msg=k)
+
+
+@given(sizes=st.lists(st.integers(1, 6), min_size=2, max_size=4), seed=st.integers(0, 1000))
+def test_state_dict_round_trip_for_any_mlp(sizes, seed):
+    a = nn.mlp(sizes, rng=np.random.default_rng(seed), init="he")
+    b = nn.mlp(sizes, rng=np.random.default_rng(seed + 1), init="he")
+    b.load_state_dict(a.state_dict())
+    x = np.random.default_rng(seed).standard_normal((3, sizes[0])).astype(np.float32)
+    np.testing.assert_array_equal(a(x).data, b(x).data)
+
+
 # ---------------------------------------------------------------------------------------------------
 # Initializers: statistics within five standard errors of the sample estimates
 # ---------------------------------------------------------------------------------------------------
@@ -191,6 +287,22 @@ def test_glorot_init_is_uniform_within_the_bound_with_variance_2_over_fan_sum():
     var = 2 / (FAN_IN + FAN_OUT)
     assert abs(w.var() - var) < 5 * math.sqrt(4 / 45) * limit**2 / math.sqrt(N)  # sd of a uniform's sample var
     assert abs(np.mean(np.abs(w) < limit / 2) - 0.5) < 5 * 0.5 / math.sqrt(N)
+
+
+def test_initializer_functions_keep_shape_and_dtype_and_follow_the_generator():
+    for make in (lambda r: nn.normal_((3, 5), 0.01, r), lambda r: nn.he_normal((3, 5), r),
+                 lambda r: nn.glorot_uniform((3, 5), r)):
+        w = make(np.random.default_rng(3))
+        assert w.shape == (3, 5) and w.dtype == np.float32
+        assert np.array_equal(w, make(np.random.default_rng(3)))
+    assert nn.normal_((2,), 1.0, np.random.default_rng(0), dtype=np.float64).dtype == np.float64
+    layer = nn.Linear(3, 5, rng=np.random.default_rng(0))
+    np.testing.assert_array_equal(layer.bias.data, 0)
+
+
+def test_linear_std_sets_the_scale_of_the_normal_init():
+    w = nn.Linear(FAN_IN, FAN_OUT, rng=np.random.default_rng(0), std=0.2).weight.data.astype(np.float64)
+    assert abs(w.std() - 0.2) < 5 * 0.2 / math.sqrt(2 * N)
 
 
 def test_unknown_init_is_a_clear_error():
@@ -248,6 +360,20 @@ def test_dropout_and_noise_reject_invalid_settings():
         nn.Dropout(1, np.random.default_rng(0))
     with pytest.raises(ValueError, match="std must be >= 0, got -0.1"):
         nn.GaussianNoise(-0.1, np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("make", [lambda: nn.Dropout(0.5, None), lambda: nn.GaussianNoise(0.3, None)])
+def test_dropout_and_noise_need_an_explicit_generator(make):
+    with pytest.raises(TypeError, match=r"pass the run's random generator"):
+        make()
+
+
+def test_dropout_draws_from_the_given_generator_only():
+    x = np.ones((20, 30), np.float32)
+    a, b = nn.Dropout(0.5, np.random.default_rng(9)), nn.Dropout(0.5, np.random.default_rng(9))
+    np.testing.assert_array_equal(a(x).data, b(x).data)
+    n1, n2 = nn.GaussianNoise(0.3, np.random.default_rng(9)), nn.GaussianNoise(0.3, np.random.default_rng(9))
+    np.testing.assert_array_equal(n1(x).data, n2(x).data)
 
 
 def test_gaussian_noise_adds_zero_mean_noise_of_the_given_std_in_training_only():
@@ -319,6 +445,14 @@ def test_batchnorm_eval_is_the_fixed_affine_map_of_the_running_statistics():
     np.testing.assert_allclose(bn(x[:1]).data, expected[:1], rtol=1e-12)  # one row alone: same answer
     np.testing.assert_array_equal(bn.running_mean, stats[0])  # eval leaves the statistics alone
     np.testing.assert_array_equal(bn.running_var, stats[1])
+
+
+@pytest.mark.parametrize("kw, message", [(dict(num_features=0), "num_features must be a positive integer, got 0"),
+                                         (dict(num_features=3, momentum=1.5), r"momentum must be in \[0, 1\], got 1.5"),
+                                         (dict(num_features=3, eps=0), "eps must be > 0, got 0")])
+def test_batchnorm_rejects_invalid_settings(kw, message):
+    with pytest.raises(ValueError, match=message):
+        nn.BatchNorm1d(**kw)
 
 
 def test_batchnorm_needs_two_examples_to_train():
@@ -405,6 +539,14 @@ def test_to_cpu_is_a_no_op_that_keeps_values():
     assert list(after) == list(before)
     for k in before:
         assert after[k].dtype == before[k].dtype and np.array_equal(after[k], before[k]), k
+
+
+def test_to_keeps_parameters_and_their_gradients():
+    model = nn.mlp([3, 2], rng=np.random.default_rng(0))
+    params = model.parameters()
+    model[0].weight.grad = np.ones((3, 2), np.float32)
+    model.to("cpu")
+    assert model.parameters() == params and model[0].weight.grad is not None
 
 
 def test_unknown_device_is_a_clear_error():

@@ -3,8 +3,10 @@ quadratic f(p) = ½ pᵀAp − bᵀp; exact resume from a state dict; schedules.
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from minaae import nn, optim
+from minaae import Tensor, nn, optim
 
 rng = np.random.default_rng(42)
 Q = rng.standard_normal((4, 4))
@@ -71,6 +73,22 @@ def test_sgd_matches_the_torch_rule_step_by_step(kw):
 def test_adam_matches_the_torch_rule_step_by_step(kw):
     for steps in (1, 2, 8):
         np.testing.assert_allclose(run(optim.Adam, steps, **kw)[0], adam_reference(P0, steps, **kw), rtol=1e-12)
+
+
+@given(lr=st.floats(0.001, 0.05), momentum=st.sampled_from([0.0, 0.5, 0.9]), dampening=st.floats(0, 0.9),
+       weight_decay=st.sampled_from([0.0, 0.01, 0.3]), nesterov=st.booleans(), steps=st.integers(1, 6))
+def test_sgd_matches_the_torch_rule_for_any_settings(lr, momentum, dampening, weight_decay, nesterov, steps):
+    if nesterov:
+        momentum, dampening = momentum or 0.5, 0.0
+    kw = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov)
+    np.testing.assert_allclose(run(optim.SGD, steps, **kw)[0], sgd_reference(P0, steps, **kw), rtol=1e-12)
+
+
+@given(lr=st.floats(1e-4, 0.1), b1=st.floats(0, 0.99), b2=st.floats(0.5, 0.9999), eps=st.sampled_from([1e-8, 1e-3]),
+       weight_decay=st.sampled_from([0.0, 0.05]), steps=st.integers(1, 6))
+def test_adam_matches_the_torch_rule_for_any_settings(lr, b1, b2, eps, weight_decay, steps):
+    kw = dict(lr=lr, betas=(b1, b2), eps=eps, weight_decay=weight_decay)
+    np.testing.assert_allclose(run(optim.Adam, steps, **kw)[0], adam_reference(P0, steps, **kw), rtol=1e-10)
 
 
 @pytest.mark.parametrize("opt_cls, kw", [(optim.SGD, SGD_SETTINGS[-1]), (optim.Adam, ADAM_SETTINGS[1])])
@@ -177,6 +195,39 @@ def test_step_never_modifies_or_keeps_a_reference_to_the_gradient(opt_cls, kw):
             np.testing.assert_array_equal(opt.state["p"][k], v, err_msg=k)
 
 
+@pytest.mark.parametrize("opt_cls", [optim.SGD, optim.Adam])
+def test_a_float64_or_strided_gradient_updates_a_float32_parameter_like_its_float32_contiguous_copy(opt_cls):
+    """The kernels want one dtype and contiguous memory: step converts, and leaves the caller's array alone."""
+    base = np.random.default_rng(0).standard_normal((3, 4))
+    p, q = nn.Parameter(base.astype(np.float32)), nn.Parameter(base.astype(np.float32))
+    opt_p, opt_q = opt_cls([("w", p)], lr=0.1), opt_cls([("w", q)], lr=0.1)
+    g = np.random.default_rng(1).standard_normal((4, 3)).T  # float64, not C-contiguous
+    kept = g.copy()
+    p.grad, q.grad = g, np.ascontiguousarray(g, dtype=np.float32)
+    opt_p.step()
+    opt_q.step()
+    assert p.dtype == np.float32
+    np.testing.assert_array_equal(p.data, q.data)
+    np.testing.assert_array_equal(g, kept)
+
+
+def test_a_gradient_of_the_wrong_shape_is_an_error_naming_the_parameter():
+    p = nn.Parameter(np.ones((2, 3)))
+    opt = optim.SGD([("enc.w", p)], lr=0.1)
+    p.grad = np.ones(3)
+    with pytest.raises(ValueError, match=r"SGD: gradient of 'enc.w' has shape \(3,\), expected \(2, 3\)"):
+        opt.step()
+
+
+def test_steps_run_on_raw_arrays_and_record_no_graph():
+    p = nn.Parameter(P0.copy())
+    opt = optim.Adam([("p", p)], lr=0.1)
+    p.grad = grad(p.data)
+    data = p.data
+    opt.step()
+    assert p.data is data and p.is_leaf and p.requires_grad  # updated in place, still the same leaf
+
+
 def test_zero_grad_clears_every_gradient():
     a, b = nn.Parameter(np.ones(2)), nn.Parameter(np.ones(2))
     opt = optim.SGD([("a", a), ("b", b)], lr=0.1)
@@ -254,6 +305,38 @@ def test_load_state_dict_does_not_share_arrays_with_the_given_dict():
     np.testing.assert_array_equal(saved["state"]["p"]["exp_avg"], m)
 
 
+def test_state_that_went_through_a_checkpoint_file_loads():
+    """JSON gives betas back as a list, and npz may give counts back as 0-d arrays."""
+    _, opt = run(optim.Adam, 3, lr=0.1, betas=(0.5, 0.9))
+    saved = opt.state_dict()
+    saved["hyperparameters"]["betas"] = [0.5, 0.9]
+    saved["state"]["p"]["step"] = np.array(3)
+    fresh = optim.Adam([("p", nn.Parameter(P0.copy()))])
+    fresh.load_state_dict(saved)
+    assert fresh.betas == (0.5, 0.9) and fresh.lr == 0.1 and fresh.state["p"]["step"] == 3
+    assert type(fresh.state["p"]["step"]) is int
+
+
+def test_a_failed_load_leaves_the_optimizer_unchanged():
+    _, opt = run(optim.Adam, 2, lr=0.1)
+    before = opt.state_dict()
+    saved = opt.state_dict()
+    saved["hyperparameters"]["lr"] = 5.0
+    saved["state"]["p"]["exp_avg_sq"] = np.zeros(3)
+    with pytest.raises(ValueError, match="exp_avg_sq"):
+        opt.load_state_dict(saved)
+    after = opt.state_dict()
+    assert after["hyperparameters"] == before["hyperparameters"]
+    for k, v in before["state"]["p"].items():
+        np.testing.assert_array_equal(after["state"]["p"][k], v)
+
+
+def test_the_state_of_another_optimizer_is_refused():
+    p = nn.Parameter(np.ones(2))
+    with pytest.raises(ValueError, match=r"hyperparameters \['betas', 'eps', 'lr', 'weight_decay'\] are not SGD's"):
+        optim.SGD([("p", p)], lr=0.1).load_state_dict(optim.Adam([("p", p)]).state_dict())
+
+
 def test_load_state_dict_names_missing_unexpected_and_mismatched_state():
     p = nn.Parameter(np.ones(2))
     with pytest.raises(KeyError, match=r"missing \['v'\], unexpected \['w'\]"):
@@ -283,10 +366,24 @@ def test_load_state_dict_names_missing_unexpected_and_mismatched_state():
     (lambda ps: optim.Adam(ps, weight_decay=-1), "Adam: weight_decay must be >= 0, got -1"),
     (lambda ps: optim.SGD([("w", ps[0]), ("w", ps[0])], lr=0.1), "parameter name 'w' appears twice"),
     (lambda ps: optim.Adam([]), "empty parameter list"),
+    (lambda ps: optim.SGD([("a", ps[0]), ("b", ps[0])], lr=0.1), "parameters 'a' and 'b' are the same tensor"),
+    (lambda ps: optim.SGD(ps, lr=float("nan")), "SGD: lr must be >= 0, got nan"),
+    (lambda ps: optim.MultiStepLR(optim.SGD(ps, lr=0.1), [10, 0]), r"milestones must be positive integers.*\[10, 0\]"),
+    (lambda ps: optim.MultiStepLR(optim.SGD(ps, lr=0.1), [2.5]), r"milestones must be positive integers"),
+    (lambda ps: optim.MultiStepLR(optim.SGD(ps, lr=0.1), [2], gamma=0), "gamma must be > 0, got 0"),
 ])
 def test_bad_settings_are_value_errors_that_name_the_value(make, message):
     with pytest.raises(ValueError, match=message):
         make([nn.Parameter(np.ones(1))])
+
+
+def test_params_must_be_all_parameters_or_all_named_pairs():
+    p = nn.Parameter(np.ones(1))
+    with pytest.raises(TypeError, match=r"all Parameters or all \(name, Parameter\) pairs; got Parameter"):
+        optim.SGD([p, ("b", nn.Parameter(np.ones(1)))], lr=0.1)
+    opt = optim.SGD([["w", p]], lr=0.1)  # a pair may be a list (as after a JSON round trip)
+    assert list(opt.params) == ["w"]
+    assert optim.SGD([Tensor(np.ones(1), requires_grad=True)], lr=0.1).params["0"].shape == (1,)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -328,3 +425,16 @@ def test_multistep_schedule_resumes_where_it_stopped():
         resumed.append(opt2.lr)
     np.testing.assert_allclose(resumed, straight, rtol=1e-15)
     np.testing.assert_allclose(straight, [0.01, 0.001, 0.001, 1e-4, 1e-4, 1e-4], rtol=1e-12)
+
+
+def test_the_papers_schedule_divides_by_ten_after_epochs_50_and_1000():
+    """PAPER.md §5: epochs 1–50 at lr, 51–1000 at lr/10, later at lr/100; step() ends an epoch."""
+    opt = optim.SGD([nn.Parameter(np.ones(1))], lr=0.1)
+    schedule = optim.MultiStepLR(opt, [50, 1000], gamma=0.1)
+    lr_of_epoch = {}
+    for epoch in range(1, 1201):
+        lr_of_epoch[epoch] = opt.lr
+        schedule.step()
+    assert lr_of_epoch[1] == lr_of_epoch[50] == 0.1
+    assert lr_of_epoch[51] == lr_of_epoch[1000] == pytest.approx(0.01, rel=1e-15)
+    assert lr_of_epoch[1001] == pytest.approx(0.001, rel=1e-15)
