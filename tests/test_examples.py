@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -89,6 +90,25 @@ def test_each_example_runs_as_a_user_would_and_writes_its_outputs(tmp_path, scri
         assert os.path.getsize(os.path.join(out, name)) > 0, name
     metrics = json.load(open(os.path.join(out, "metrics.json")))
     assert key in metrics and metrics["seed"] == 0
+
+
+@pytest.mark.slow
+def test_mnist_likelihood_refines_sigma_on_validation_and_decays_the_learning_rates(tmp_path):
+    out = str(tmp_path / "lk")
+    result = run("mnist_likelihood.py", "--epochs", "2", "--decay-at", "1", "--train-size", "1000", "--hidden", "32",
+                 "--samples", "300", "--val-points", "100", "--no-progress", "--out", out)
+    assert result.returncode == 0, result.stderr[-2000:]
+    m = json.load(open(os.path.join(out, "metrics.json")))
+    coarse, fine = m["parzen_validation_scores"], m["parzen_validation_scores_fine"]
+    fine_sigmas = [float(k) for k in fine]
+    # the fine grid spans the best coarse value's neighbours, and holds that value itself
+    assert min(fine_sigmas) <= m["parzen_sigma_gan_grid"] <= max(fine_sigmas)
+    assert max(fine.values()) >= max(coarse.values()) - 1e-9
+    assert abs(float(max(fine, key=fine.get)) - m["parzen_sigma"]) < 1e-4
+    checkpoint = np.load(os.path.join(out, "checkpoint.npz"))
+    meta = json.loads(checkpoint["meta"].tobytes().decode())
+    for phase in ("reconstruction", "discriminator", "generator"):  # ÷10 after epoch 1
+        assert meta[f"/optim/{phase}/hyperparameters/lr"] == pytest.approx(1e-4)
 
 
 @pytest.mark.parametrize("script, args, message", [
