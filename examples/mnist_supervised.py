@@ -3,6 +3,9 @@ with a N(0, I) prior, so the label carries the digit and z only the style.
 
     python examples/mnist_supervised.py
 
+--label-to-discriminator also gives the discriminator the label (not in the paper): with prior samples
+that ignore it, D matches the pairs (z, y) to p(z) p(y), which drives the digit out of z (docs/variants.md).
+
 styles.png: each row one style z drawn from the prior, each column one digit 0–9. metrics.json: test
 reconstruction error, and how often a classifier (trained here, with minaae) reads the intended digit
 from 1,000 generated images (100 styles × 10 digits).
@@ -26,6 +29,8 @@ def parse_args(argv=None):
     p.add_argument("--lr", type=positive_float, default=1e-3)
     p.add_argument("--d-lr", type=positive_float, default=1e-3)
     p.add_argument("--classifier-epochs", type=positive_int, default=3)
+    p.add_argument("--label-to-discriminator", action="store_true",
+                   help="D also reads the one-hot label (z independent of the digit; not in the paper)")
     return check_common(p, p.parse_args(argv))
 
 
@@ -47,7 +52,8 @@ def main(argv=None):
     rng = np.random.default_rng(args.seed)
     ds = load(args)
     prior = priors.Gaussian(args.latent_dim)
-    model = aae.AAE(784, args.latent_dim, (args.hidden, args.hidden), decoder_classes=10, rng=rng).to(args.device)
+    model = aae.AAE(784, args.latent_dim, (args.hidden, args.hidden), decoder_classes=10,
+                    d_label_classes=11 if args.label_to_discriminator else 0, rng=rng).to(args.device)
     opts = aae.make_optimizers(model, "adam", lr=args.lr, d_lr=args.d_lr, beta1=0.5)
     print(f"{ds.name}: {len(ds.x_train)} labeled training images; z is {args.latent_dim}-D, N(0, I)")
 

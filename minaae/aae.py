@@ -275,11 +275,15 @@ def train_step(model, x, prior, rng, opts, labels=None):
 
     labels: integer labels per example. For label-regularized training (PAPER.md §2.3) -1 marks an
     unlabeled example; prior samples then come from the labeled component, and D sees the label.
-    For the supervised AAE (PAPER.md §4) the decoder reads them.
+    For the supervised AAE (PAPER.md §4) the decoder reads them. With a label-aware D and a prior that
+    has no classes (the Gaussian), prior samples ignore the label: D sees (z, y) pairs in which z is
+    independent of y, so the encoder is pushed to keep the label out of z (docs/variants.md).
     """
     onehot, prior_labels = (None, None)
     if model.d_label_classes:
         onehot, prior_labels = label_inputs(labels, model.d_label_classes, rng)
+        if prior.n_classes is None:  # one prior for every label: D then learns to match q(z, y) to p(z) p(y)
+            prior_labels = None
     z_prior = to_device(prior.sample(len(x), rng=rng, labels=prior_labels), device_of(_raw(x)))
     rec = reconstruction_step(model, x, opts["reconstruction"], labels if model.decoder_classes else None)
 

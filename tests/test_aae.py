@@ -288,3 +288,47 @@ def test_label_regularization_puts_each_class_into_its_own_component():
             aae.train_step(model, x[i * 30 : (i + 1) * 30], prior, rng, opts, labels=labels[i * 30 : (i + 1) * 30])
     after = in_own_component()
     assert after > 0.9 and after > before + 0.3, (before, after)
+
+
+def _label_left_in_codes(seed, label_to_discriminator, epochs=15, batch=20):
+    """A supervised AAE (the decoder reads the label) on 12-D data made from 3 classes and a 2-D style;
+    returns how well the class can be read from the codes (nearest class mean; chance 1/3)."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, 900)
+    centers = rng.standard_normal((3, 12)) * 3
+    x = (1 / (1 + np.exp(-(centers[y] + rng.standard_normal((900, 2)) @ rng.standard_normal((2, 12)))))).astype(
+        np.float32)
+    model = aae.AAE(12, 2, (64, 64), decoder_classes=3, d_label_classes=4 if label_to_discriminator else 0,
+                    rng=rng, init="he")
+    prior, opts = priors.Gaussian(2), aae.make_optimizers(model, lr=2e-3, d_lr=2e-3)
+    for _ in range(epochs):
+        model.train()
+        for i in rng.permutation(len(x) // batch):
+            s = slice(i * batch, (i + 1) * batch)
+            aae.train_step(model, x[s], prior, rng, opts, labels=y[s])
+    z = aae.encode(model.eval(), x)
+    means = np.stack([z[y == k].mean(0) for k in range(3)])
+    return float((((z[:, None] - means[None]) ** 2).sum(-1).argmin(1) == y).mean())
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_label_aware_discriminator_with_a_gaussian_prior_drives_the_label_out_of_the_codes(seed):
+    """Prior samples ignore the label, so D matches (z, y) to p(z) p(y): z must become independent of y.
+    Without it the codes carry the class although the decoder is given it."""
+    assert _label_left_in_codes(seed, False) > 0.6
+    assert _label_left_in_codes(seed, True) < 0.45
+
+
+def test_a_gaussian_prior_is_sampled_without_labels_for_a_label_aware_discriminator():
+    rng = np.random.default_rng(3)
+    model = aae.AAE(12, 2, (16, 16), decoder_classes=3, d_label_classes=4, rng=rng, init="he")
+    seen = []
+
+    class Recording(priors.Gaussian):
+        def sample(self, n, rng, labels=None):
+            seen.append(labels)
+            return super().sample(n, rng, labels)
+
+    x = rng.random((8, 12)).astype(np.float32)
+    stats = aae.train_step(model, x, Recording(2), rng, aae.make_optimizers(model), labels=rng.integers(0, 3, 8))
+    assert seen == [None] and np.isfinite(stats["d"])

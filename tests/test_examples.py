@@ -77,6 +77,8 @@ QUICK = ["--epochs", "1", "--train-size", "1000", "--hidden", "32", "--no-progre
     ("mnist_label_regularized.py", [], ["codes.png", "manifold.png"], "test_in_own_component"),
     ("mnist_label_regularized.py", ["--prior", "swissroll"], ["codes.png", "manifold.png"], "test_in_own_component"),
     ("mnist_supervised.py", ["--classifier-epochs", "1"], ["styles.png"], "generated_read_as_intended"),
+    ("mnist_supervised.py", ["--classifier-epochs", "1", "--label-to-discriminator"], ["styles.png"],
+     "generated_read_as_intended"),
     ("mnist_likelihood.py", ["--samples", "500", "--val-points", "200"], ["samples.png"], "parzen_test_log_likelihood"),
     ("mnist_aae_vs_vae.py", [], ["aae_vs_vae.png"], "aae_mixture"),
     ("mnist_clustering.py", [], ["clusters.png"], "test_error"),
