@@ -42,6 +42,13 @@ def parser(doc, epochs, out):
     return p
 
 
+def add_joint_discriminator_flag(p):
+    """The flag of the three categorical-code examples (our addition, docs/variants.md)."""
+    p.add_argument("--joint-discriminator", action="store_true",
+                   help="not in the paper: D_gauss sees [z, y] against [N(0, I), independent Cat] samples, "
+                        "so z cannot carry the class")
+
+
 def check_common(p, args):
     """Checks that argparse's types cannot express; exits with a one-line message."""
     try:

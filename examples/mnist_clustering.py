@@ -13,7 +13,7 @@ import os
 import time
 
 import numpy as np
-from common import check_common, fit, load, parser, positive_float, positive_int
+from common import add_joint_discriminator_flag, check_common, fit, load, parser, positive_float, positive_int
 
 from minaae import data, metrics, plot, train
 from minaae import semisupervised as ss
@@ -26,6 +26,7 @@ def parse_args(argv=None):
     p.add_argument("--hidden", type=positive_int, default=1000, help="the paper uses 3000")
     p.add_argument("--input-dropout", type=float, default=0.2)
     p.add_argument("--adam-lr", type=positive_float, default=1e-4)
+    add_joint_discriminator_flag(p)
     args = check_common(p, p.parse_args(argv))
     if not 0 <= args.input_dropout < 1:
         p.error(f"--input-dropout must be in [0, 1), got {args.input_dropout}")
@@ -46,7 +47,7 @@ def main(argv=None):
     ds = load(args)
     model = ss.CategoricalAAE(rng, n_classes=args.clusters, style_dim=args.style_dim,
                               hidden=(args.hidden, args.hidden), input_noise=0.0, input_dropout=args.input_dropout,
-                              batch_norm=True).to(args.device)
+                              batch_norm=True, joint_discriminator=args.joint_discriminator).to(args.device)
     opts = ss.make_optimizers(model, "adam", adam_lr=args.adam_lr)
     print(f"{ds.name}: {len(ds.x_train)} unlabeled training images; {args.clusters} clusters, "
           f"{args.style_dim}-D style; no labels are used for training")

@@ -12,7 +12,7 @@ import os
 import time
 
 import numpy as np
-from common import check_common, fit, load, parser, positive_float, positive_int
+from common import add_joint_discriminator_flag, check_common, fit, load, parser, positive_float, positive_int
 
 from minaae import data, metrics, plot, train
 from minaae import semisupervised as ss
@@ -26,6 +26,7 @@ def parse_args(argv=None):
     p.add_argument("--eta", type=positive_float, default=6.0, help="minimum distance between cluster heads")
     p.add_argument("--hidden", type=positive_int, default=1000)
     p.add_argument("--adam-lr", type=positive_float, default=1e-4)
+    add_joint_discriminator_flag(p)
     args = check_common(p, p.parse_args(argv))
     if args.labels < 0 or args.labels % 10:
         p.error(f"--labels must be 0 or a positive multiple of 10, got {args.labels}")
@@ -40,7 +41,8 @@ def main(argv=None):
     ds = load(args)
     labeled = data.balanced_labeled_subset(ds.y_train, args.labels, rng) if args.labels else None
     model = ss.DimReductionAAE(rng, n_clusters=args.clusters, dim=args.dim, eta=args.eta,
-                               hidden=(args.hidden, args.hidden)).to(args.device)
+                               hidden=(args.hidden, args.hidden),
+                               joint_discriminator=args.joint_discriminator).to(args.device)
     opts = ss.make_optimizers(model, "adam", adam_lr=args.adam_lr)
     print(f"{ds.name}: {args.labels} labeled training examples; {args.clusters} heads in {args.dim}-D")
 

@@ -15,7 +15,7 @@ import os
 import time
 
 import numpy as np
-from common import check_common, fit, load, parser, positive_float, positive_int
+from common import add_joint_discriminator_flag, check_common, fit, load, parser, positive_float, positive_int
 
 from minaae import data, metrics, plot, train
 from minaae import semisupervised as ss
@@ -42,6 +42,7 @@ def parse_args(argv=None):
     p.add_argument("--hidden", type=positive_int, default=1000)
     p.add_argument("--style-dim", type=positive_int, default=10)
     p.add_argument("--input-noise", type=float, default=0.3)
+    add_joint_discriminator_flag(p)
     args = check_common(p, p.parse_args(argv))
     if args.input_noise < 0:
         p.error(f"--input-noise must be >= 0, got {args.input_noise}")
@@ -59,7 +60,7 @@ def main(argv=None):
           f"(per class {np.bincount(y_lab, minlength=10).tolist()}), {len(ds.x_train)} unlabeled")
 
     model = ss.CategoricalAAE(rng, hidden=(args.hidden, args.hidden), style_dim=args.style_dim,
-                              input_noise=args.input_noise)
+                              input_noise=args.input_noise, joint_discriminator=args.joint_discriminator)
     model.to(args.device)
     opts = ss.make_optimizers(model, args.preset, adam_lr=args.adam_lr)
     schedules = ss.paper_schedules(opts) if args.preset == "sgd" else []

@@ -17,7 +17,7 @@ from . import functional as F
 from . import nn, priors
 from .aae import batched, discriminator_step, frozen, generator_loss, reconstruction_loss
 from .autograd import Tensor, no_grad
-from .backend import as_numpy, like, to_device
+from .backend import as_numpy, get_array_module, like, to_device
 
 
 class CategoricalAAE(nn.Module):
@@ -27,12 +27,17 @@ class CategoricalAAE(nn.Module):
     input_noise: std of Gaussian noise on the encoder's input in training (PAPER.md §5: 0.3);
     input_dropout / batch_norm: the clustering settings of PAPER.md §5 (input dropout 0.2, batch
     normalization in the encoder only — never in a discriminator, PAPER.md §7).
+    joint_discriminator (our addition, not in the paper; docs/variants.md): D_gauss judges the pair
+    [z, y] against [N(0, I) sample, independent Cat sample], so q(z, y) is matched to p(z) p(y) and z
+    cannot carry the class. The paper's D_gauss sees z alone.
     """
 
     def __init__(self, rng, data_dim=784, n_classes=10, style_dim=10, hidden=(1000, 1000),
-                 d_hidden=(1000, 1000), input_noise=0.3, input_dropout=0.0, batch_norm=False, init="normal"):
+                 d_hidden=(1000, 1000), input_noise=0.3, input_dropout=0.0, batch_norm=False, init="normal",
+                 joint_discriminator=False):
         super().__init__()
         self.n_classes, self.style_dim = n_classes, style_dim
+        self.joint_discriminator = joint_discriminator
         layers = [nn.GaussianNoise(input_noise, rng)] if input_noise else []
         if input_dropout:
             layers.append(nn.Dropout(input_dropout, rng))
@@ -48,7 +53,8 @@ class CategoricalAAE(nn.Module):
         self.z_head = nn.Linear(width, style_dim, rng=rng, init=init)
         self.decoder = nn.mlp([n_classes + style_dim, *hidden[::-1], data_dim], rng=rng, init=init)
         self.d_cat = nn.mlp([n_classes, *d_hidden, 1], rng=rng, init=init)
-        self.d_gauss = nn.mlp([style_dim, *d_hidden, 1], rng=rng, init=init)
+        self.d_gauss = nn.mlp([style_dim + (n_classes if joint_discriminator else 0), *d_hidden, 1],
+                              rng=rng, init=init)
 
     def encode(self, x):
         """(y logits (N, n_classes), z (N, style_dim))."""
@@ -135,19 +141,26 @@ def reconstruction_step(model, x, opt):
 
 
 def regularization_step(model, x, rng, opts):
-    """Phase 2: D_cat learns Cat(n) samples vs softmax(y); D_gauss learns N(0, I) vs z; then the encoder
-    learns to fool both. One encoder pass serves the three updates (the encoder is unchanged
-    until the last one). Returns the losses and D's mean confidences."""
+    """Phase 2: D_cat learns Cat(n) samples vs softmax(y); D_gauss learns N(0, I) vs z (with
+    `joint_discriminator`: [N(0, I), Cat(n)] vs [z, y], the Cat sample drawn independently of D_cat's);
+    then the encoder learns to fool both. One encoder pass serves the three updates (the encoder is
+    unchanged until the last one). Returns the losses and D's mean confidences."""
     n = len(x)
     y_logits, z = model.encode(x)
     y = F.softmax(y_logits)
     y_prior = like(priors.Categorical(model.n_classes).sample(n, rng), _raw(x))
-    z_prior = like(priors.Gaussian(model.style_dim).sample(n, rng), _raw(x))
+    # D_gauss's real and fake inputs: N(0, I) vs z, or with `joint_discriminator` [N(0, I), Cat] vs [z, y]
+    gauss_real, gauss_fake = priors.Gaussian(model.style_dim).sample(n, rng), z
+    if model.joint_discriminator:
+        y_free = priors.Categorical(model.n_classes).sample(n, rng)  # independent of gauss_real and y_prior
+        gauss_real = get_array_module(gauss_real).concatenate([gauss_real, like(y_free, gauss_real)], axis=1)
+        gauss_fake = F.concat([z, y], axis=1)
+    gauss_real = like(gauss_real, _raw(x))
     dc, dc_real, dc_fake = discriminator_step(model.d_cat, y.detach(), y_prior, opts["d_cat"])
-    dg, dg_real, dg_fake = discriminator_step(model.d_gauss, z.detach(), z_prior, opts["d_gauss"])
+    dg, dg_real, dg_fake = discriminator_step(model.d_gauss, gauss_fake.detach(), gauss_real, opts["d_gauss"])
     opts["generator"].zero_grad()
     with frozen(model.d_cat), frozen(model.d_gauss):
-        loss = generator_loss(model.d_cat(y)) + generator_loss(model.d_gauss(z))
+        loss = generator_loss(model.d_cat(y)) + generator_loss(model.d_gauss(gauss_fake))
     loss.backward()
     opts["generator"].step()
     return {"d_cat": dc, "d_gauss": dg, "g": loss.item(), "dc_real": dc_real, "dc_fake": dc_fake,
