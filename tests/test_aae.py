@@ -178,9 +178,10 @@ def small_categorical(rng, **kw):
                              init="he", **kw)
 
 
-def test_semisupervised_phases_touch_only_their_parameters():
+@pytest.mark.parametrize("joint", [False, True])
+def test_semisupervised_phases_touch_only_their_parameters(joint):
     rng = np.random.default_rng(9)
-    model = small_categorical(rng)
+    model = small_categorical(rng, joint_discriminator=joint)
     opts = ss.make_optimizers(model, "adam")
     x = synthetic(rng, 30)
     parts = ["trunk", "y_head", "z_head", "decoder", "d_cat", "d_gauss"]
@@ -199,13 +200,52 @@ def test_semisupervised_phases_touch_only_their_parameters():
         {"trunk", "y_head"}
 
 
-def test_semisupervised_end_to_end_accuracy_rises_well_above_chance():
+def test_joint_discriminator_judges_z_with_y_against_a_prior_pair_of_independent_draws(monkeypatch):
+    """With joint_discriminator, D_gauss's fakes are [z, softmax(y)] of the batch and its real samples
+    [N(0, I), one-hot Cat] with the class drawn apart from D_cat's prior sample and from the style."""
+    rng = np.random.default_rng(15)
+    model = small_categorical(rng, input_noise=0.0, joint_discriminator=True)
+    opts = ss.make_optimizers(model, "adam")
+    x = synthetic(rng, 6000)
+    with no_grad():
+        y_logits, z = model.encode(x)
+        expected_fake = np.concatenate([z.data, F.softmax(y_logits).data], axis=1)
+    seen, step = [], ss.discriminator_step
+
+    def record(d, fake, real, opt):
+        seen.append((fake.data.copy(), np.array(real)))
+        return step(d, fake, real, opt)
+
+    monkeypatch.setattr(ss, "discriminator_step", record)
+    ss.regularization_step(model, x, rng, opts)
+    (_, cat_real), (gauss_fake, gauss_real) = seen
+    np.testing.assert_allclose(gauss_fake, expected_fake, rtol=1e-5, atol=1e-6)
+    style, cls = gauss_real[:, :2], gauss_real[:, 2:]
+    assert set(np.unique(cls)) == {0.0, 1.0} and np.all(cls.sum(1) == 1)
+    k = cls.argmax(1)
+    assert abs((k == cat_real.argmax(1)).mean() - 1 / 3) < 0.03  # independent of D_cat's draw (1.0 if shared)
+    for c in range(3):  # the style's law does not depend on the class: N(0, I) within each class
+        assert np.all(np.abs(style[k == c].mean(0)) < 0.08) and np.all(np.abs(style[k == c].std(0) - 1) < 0.06)
+
+
+def test_paper_discriminator_sees_z_alone(monkeypatch):
+    model = small_categorical(np.random.default_rng(16), input_noise=0.0)
+    seen, step = [], ss.discriminator_step
+    monkeypatch.setattr(ss, "discriminator_step", lambda d, fake, real, opt: seen.append(real.shape) or
+                        step(d, fake, real, opt))
+    ss.regularization_step(model, synthetic(np.random.default_rng(17), 40), np.random.default_rng(18),
+                           ss.make_optimizers(model, "adam"))
+    assert seen == [(40, 3), (40, 2)]
+
+
+@pytest.mark.parametrize("joint", [False, True])
+def test_semisupervised_end_to_end_accuracy_rises_well_above_chance(joint):
     rng = np.random.default_rng(10)
     n, k = 900, 3
     labels = rng.integers(0, k, n)
     centres = rng.standard_normal((k, 12)) * 2
     x = (1 / (1 + np.exp(-(centres[labels] + rng.standard_normal((n, 12)) * 0.5)))).astype(np.float32)
-    model = small_categorical(rng, input_noise=0.1)
+    model = small_categorical(rng, input_noise=0.1, joint_discriminator=joint)
     opts = ss.make_optimizers(model, "adam")
     for o in opts.values():
         o.lr = 1e-3

@@ -82,6 +82,7 @@ QUICK = ["--epochs", "1", "--train-size", "1000", "--hidden", "32", "--no-progre
     ("mnist_likelihood.py", ["--samples", "500", "--val-points", "200"], ["samples.png"], "parzen_test_log_likelihood"),
     ("mnist_aae_vs_vae.py", [], ["aae_vs_vae.png"], "aae_mixture"),
     ("mnist_clustering.py", [], ["clusters.png"], "test_error"),
+    ("mnist_clustering.py", ["--joint-discriminator"], ["clusters.png"], "test_error"),
     ("mnist_dimreduction.py", ["--labels", "100"], ["representation.png"], "test_error"),
 ])
 def test_each_example_runs_as_a_user_would_and_writes_its_outputs(tmp_path, script, extra, outputs, key):
