@@ -3,6 +3,8 @@
     python examples/mnist_semisupervised.py --labels 100              # minutes: a first look
     python examples/mnist_semisupervised.py --labels 100 --epochs 300 --out runs/ss100   # the long run
     python examples/mnist_semisupervised.py --labels 100 --resume --out runs/ss100        # continue it
+    python examples/mnist_semisupervised.py --labels 100 --resume --epochs 400 --decay-at 300 --out runs/ss100
+                                                           # continue with every lr ÷10 after epoch 300
 
 The labeled examples come from the training split only (balanced, chosen by the seed, printed at
 start-up); labeled batches are drawn with replacement. One epoch is one pass over the 50,000 training
@@ -42,6 +44,8 @@ def parse_args(argv=None):
     p.add_argument("--hidden", type=positive_int, default=1000)
     p.add_argument("--style-dim", type=positive_int, default=10)
     p.add_argument("--input-noise", type=float, default=0.3)
+    p.add_argument("--decay-at", type=positive_int, nargs="*", default=None,
+                   help="epochs after which every lr is divided by 10 (default: 50 1000 for sgd, none for adam)")
     add_joint_discriminator_flag(p)
     args = check_common(p, p.parse_args(argv))
     if args.input_noise < 0:
@@ -63,7 +67,8 @@ def main(argv=None):
                               input_noise=args.input_noise, joint_discriminator=args.joint_discriminator)
     model.to(args.device)
     opts = ss.make_optimizers(model, args.preset, adam_lr=args.adam_lr)
-    schedules = ss.paper_schedules(opts) if args.preset == "sgd" else []
+    decay_at = args.decay_at if args.decay_at is not None else ((50, 1000) if args.preset == "sgd" else ())
+    schedules = ss.paper_schedules(opts, decay_at) if decay_at else []
 
     def step(batch):
         pick = rng.integers(0, len(x_lab), size=args.batch_size)  # with replacement (PAPER.md §7)

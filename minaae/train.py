@@ -135,8 +135,9 @@ def fit(model, step, epoch_batches, epochs, optimizers, rng, out_dir, evaluate=N
     if resume and os.path.exists(ckpt):
         state = load_checkpoint(ckpt, model, optimizers, rng)
         history, done = state["history"], state["epoch"]
-        for schedule, s in zip(schedules, state.get("schedules", [])):
-            schedule.load_state_dict(s)
+        saved = state.get("schedules", [])
+        for i, schedule in enumerate(schedules):  # a schedule new to this run counts the epochs already done
+            schedule.load_state_dict(saved[i] if i < len(saved) else {"epoch": done, "base_lr": schedule.base_lr})
         print(f"resumed from {ckpt} after epoch {done}")
     elif resume:
         print(f"no checkpoint at {ckpt}: starting from scratch")

@@ -33,6 +33,27 @@ def test_resume_after_interruption_equals_an_uninterrupted_run_bit_for_bit(tmp_p
         assert np.array_equal(v, model3.state_dict()[k]), k
 
 
+def test_a_schedule_added_on_resume_counts_the_epochs_already_done(tmp_path):
+    """A decay at epoch 3 given only when resuming after epoch 2 acts from epoch 4, as if set from the start."""
+    from minaae import optim
+
+    model, opts, rng, step, batches = setup()
+    train.fit(model, step, batches, 2, opts, rng, str(tmp_path), progress=False)
+    model2, opts2, rng2, step2, batches2 = setup()
+    base = {name: o.lr for name, o in opts2.items()}
+    seen = []
+    schedules = [optim.MultiStepLR(o, [3]) for o in opts2.values()]
+
+    def recording_step(batch):
+        seen.append({n: o.lr for n, o in opts2.items()})
+        return step2(batch)
+
+    train.fit(model2, recording_step, batches2, 4, opts2, rng2, str(tmp_path), resume=True, schedules=schedules,
+              progress=False)
+    assert len(seen) == 8 and seen[:4] == [base] * 4  # epoch 3 at the base rate, epoch 4 at a tenth of it
+    assert seen[4:] == [{n: lr * 0.1 for n, lr in base.items()}] * 4
+
+
 def test_checkpoint_round_trip_restores_model_optimizers_and_generator(tmp_path):
     model, opts, rng, step, batches = setup()
     train.fit(model, step, batches, 1, opts, rng, str(tmp_path), progress=False)
