@@ -79,5 +79,5 @@ def fit(args, model, step, epoch_batches, opts, rng, **kw):
                          progress=not args.no_progress, **kw)
     except KeyboardInterrupt:
         sys.exit(130)
-    except train.DivergedError as e:
+    except (train.DivergedError, train.CheckpointError) as e:
         sys.exit(f"error: {e}")

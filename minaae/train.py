@@ -104,7 +104,11 @@ def load_checkpoint(path, model, optimizers, rng):
     except Exception as e:
         raise CheckpointError(f"checkpoint {path} is corrupt or unreadable ({type(e).__name__}: {e}); "
                               "delete it to start over") from None
-    model.load_state_dict(_unflatten("/model", arrays, meta))
+    try:
+        model.load_state_dict(_unflatten("/model", arrays, meta))
+    except ValueError as e:  # other sizes or flags than the run that wrote it
+        raise CheckpointError(f"checkpoint {path} does not fit this model ({e}); resume with the flags that "
+                              "wrote it, or choose another --out") from None
     saved = _unflatten("/optim", arrays, meta)
     if set(saved) != set(optimizers):
         raise CheckpointError(f"checkpoint {path} has optimizers {sorted(saved)}, this run has {sorted(optimizers)}")
