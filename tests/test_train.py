@@ -33,14 +33,6 @@ def test_resume_after_interruption_equals_an_uninterrupted_run_bit_for_bit(tmp_p
         assert np.array_equal(v, model3.state_dict()[k]), k
 
 
-def test_resuming_a_checkpoint_of_another_model_is_a_clear_error(tmp_path):
-    model, opts, rng, step, batches = setup()
-    train.fit(model, step, batches, 1, opts, rng, str(tmp_path), progress=False)
-    wider = aae.AAE(12, 2, (32,), rng=rng, init="he")  # other hidden width, same optimizer names
-    with pytest.raises(train.CheckpointError, match="does not fit this model.*shape"):
-        train.load_checkpoint(str(tmp_path / "checkpoint.npz"), wider, aae.make_optimizers(wider), rng)
-
-
 def test_a_schedule_added_on_resume_counts_the_epochs_already_done(tmp_path):
     """A decay at epoch 3 given only when resuming after epoch 2 acts from epoch 4, as if set from the start."""
     from minaae import optim
@@ -92,7 +84,7 @@ def test_a_checkpoint_of_another_model_names_the_mismatch(tmp_path):
     model, opts, rng, step, batches = setup()
     train.fit(model, step, batches, 1, opts, rng, str(tmp_path), progress=False)
     other = aae.AAE(12, 3, (16,), rng=rng)
-    with pytest.raises(ValueError, match="shape"):
+    with pytest.raises(train.CheckpointError, match="does not fit this model.*'encoder.net.2.weight' has shape"):
         train.load_checkpoint(str(tmp_path / "checkpoint.npz"), other, aae.make_optimizers(other), rng)
 
 
