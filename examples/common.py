@@ -42,8 +42,10 @@ def parser(doc, epochs, out):
     return p
 
 
-def add_joint_discriminator_flag(p):
-    """The flag of the three categorical-code examples (our addition, docs/variants.md)."""
+def add_categorical_flags(p, decay_help="epochs after which every lr is divided by 10"):
+    """The flags of the three categorical-code examples: a step decay, and the joint discriminator (our
+    addition, docs/variants.md)."""
+    p.add_argument("--decay-at", type=positive_int, nargs="*", default=None, help=decay_help)
     p.add_argument("--joint-discriminator", action="store_true",
                    help="not in the paper: D_gauss sees [z, y] against [N(0, I), independent Cat] samples, "
                         "so z cannot carry the class")

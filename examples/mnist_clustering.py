@@ -13,7 +13,7 @@ import os
 import time
 
 import numpy as np
-from common import add_joint_discriminator_flag, check_common, fit, load, parser, positive_float, positive_int
+from common import add_categorical_flags, check_common, fit, load, parser, positive_float, positive_int
 
 from minaae import data, metrics, plot, train
 from minaae import semisupervised as ss
@@ -26,7 +26,7 @@ def parse_args(argv=None):
     p.add_argument("--hidden", type=positive_int, default=1000, help="the paper uses 3000")
     p.add_argument("--input-dropout", type=float, default=0.2)
     p.add_argument("--adam-lr", type=positive_float, default=1e-4)
-    add_joint_discriminator_flag(p)
+    add_categorical_flags(p)
     args = check_common(p, p.parse_args(argv))
     if not 0 <= args.input_dropout < 1:
         p.error(f"--input-dropout must be in [0, 1), got {args.input_dropout}")
@@ -49,6 +49,7 @@ def main(argv=None):
                               hidden=(args.hidden, args.hidden), input_noise=0.0, input_dropout=args.input_dropout,
                               batch_norm=True, joint_discriminator=args.joint_discriminator).to(args.device)
     opts = ss.make_optimizers(model, "adam", adam_lr=args.adam_lr)
+    schedules = ss.paper_schedules(opts, args.decay_at) if args.decay_at else []
     print(f"{ds.name}: {len(ds.x_train)} unlabeled training images; {args.clusters} clusters, "
           f"{args.style_dim}-D style; no labels are used for training")
 
@@ -58,7 +59,8 @@ def main(argv=None):
 
     start = time.perf_counter()
     history = fit(args, model, lambda b: ss.train_step(model, b[0], rng, opts),
-                  lambda: data.batches(ds.x_train, batch_size=args.batch_size, rng=rng), opts, rng, evaluate=evaluate)
+                  lambda: data.batches(ds.x_train, batch_size=args.batch_size, rng=rng), opts, rng,
+                  evaluate=evaluate, schedules=schedules)
     probs = ss.class_probabilities(model, ds.x_test)
     rows, heads = [], ss.decode_heads(model)
     for k in range(args.clusters):  # the head, then the 9 test images most surely in cluster k

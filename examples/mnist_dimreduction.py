@@ -3,6 +3,7 @@ W_Cᵀ y + z in which each class head y picks a learned cluster centre and the s
 
     python examples/mnist_dimreduction.py --labels 1000           # semi-supervised, 10 heads
     python examples/mnist_dimreduction.py --labels 0 --clusters 20  # unsupervised, 20 heads
+    python examples/mnist_dimreduction.py --labels 1000 --resume --epochs 30 --decay-at 15  # lr ÷10 after 15
 
 test error: from the class head (semi-supervised), or the paper's clustering rule (unsupervised).
 representation.png: the 2-D representation of the test set coloured by digit.
@@ -12,7 +13,7 @@ import os
 import time
 
 import numpy as np
-from common import add_joint_discriminator_flag, check_common, fit, load, parser, positive_float, positive_int
+from common import add_categorical_flags, check_common, fit, load, parser, positive_float, positive_int
 
 from minaae import data, metrics, plot, train
 from minaae import semisupervised as ss
@@ -26,7 +27,7 @@ def parse_args(argv=None):
     p.add_argument("--eta", type=positive_float, default=6.0, help="minimum distance between cluster heads")
     p.add_argument("--hidden", type=positive_int, default=1000)
     p.add_argument("--adam-lr", type=positive_float, default=1e-4)
-    add_joint_discriminator_flag(p)
+    add_categorical_flags(p)
     args = check_common(p, p.parse_args(argv))
     if args.labels < 0 or args.labels % 10:
         p.error(f"--labels must be 0 or a positive multiple of 10, got {args.labels}")
@@ -44,6 +45,7 @@ def main(argv=None):
                                hidden=(args.hidden, args.hidden),
                                joint_discriminator=args.joint_discriminator).to(args.device)
     opts = ss.make_optimizers(model, "adam", adam_lr=args.adam_lr)
+    schedules = ss.paper_schedules(opts, args.decay_at) if args.decay_at else []
     print(f"{ds.name}: {args.labels} labeled training examples; {args.clusters} heads in {args.dim}-D")
 
     def step(batch):
@@ -61,7 +63,7 @@ def main(argv=None):
 
     start = time.perf_counter()
     history = fit(args, model, step, lambda: data.batches(ds.x_train, batch_size=args.batch_size, rng=rng),
-                  opts, rng, evaluate=evaluate)
+                  opts, rng, evaluate=evaluate, schedules=schedules)
     rep = ss.representations(model, ds.x_test)
     plot.plot_codes(os.path.join(args.out, "representation.png"), rep, ds.y_test,
                     title=f"W_Cᵀy + z, {args.labels} labels, {args.clusters} heads")

@@ -17,7 +17,7 @@ import os
 import time
 
 import numpy as np
-from common import add_joint_discriminator_flag, check_common, fit, load, parser, positive_float, positive_int
+from common import add_categorical_flags, check_common, fit, load, parser, positive_float, positive_int
 
 from minaae import data, metrics, plot, train
 from minaae import semisupervised as ss
@@ -44,9 +44,7 @@ def parse_args(argv=None):
     p.add_argument("--hidden", type=positive_int, default=1000)
     p.add_argument("--style-dim", type=positive_int, default=10)
     p.add_argument("--input-noise", type=float, default=0.3)
-    p.add_argument("--decay-at", type=positive_int, nargs="*", default=None,
-                   help="epochs after which every lr is divided by 10 (default: 50 1000 for sgd, none for adam)")
-    add_joint_discriminator_flag(p)
+    add_categorical_flags(p, "epochs after which every lr is divided by 10 (default: 50 1000 for sgd, none for adam)")
     args = check_common(p, p.parse_args(argv))
     if args.input_noise < 0:
         p.error(f"--input-noise must be >= 0, got {args.input_noise}")
