@@ -49,7 +49,7 @@ def main(argv=None):
                               hidden=(args.hidden, args.hidden), input_noise=0.0, input_dropout=args.input_dropout,
                               batch_norm=True, joint_discriminator=args.joint_discriminator).to(args.device)
     opts = ss.make_optimizers(model, "adam", adam_lr=args.adam_lr)
-    schedules = ss.paper_schedules(opts, args.decay_at) if args.decay_at else []
+    schedules = ss.paper_schedules(opts, args.decay_at or ())
     print(f"{ds.name}: {len(ds.x_train)} unlabeled training images; {args.clusters} clusters, "
           f"{args.style_dim}-D style; no labels are used for training")
 

@@ -45,7 +45,7 @@ def main(argv=None):
                                hidden=(args.hidden, args.hidden),
                                joint_discriminator=args.joint_discriminator).to(args.device)
     opts = ss.make_optimizers(model, "adam", adam_lr=args.adam_lr)
-    schedules = ss.paper_schedules(opts, args.decay_at) if args.decay_at else []
+    schedules = ss.paper_schedules(opts, args.decay_at or ())
     print(f"{ds.name}: {args.labels} labeled training examples; {args.clusters} heads in {args.dim}-D")
 
     def step(batch):

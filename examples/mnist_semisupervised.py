@@ -66,7 +66,7 @@ def main(argv=None):
     model.to(args.device)
     opts = ss.make_optimizers(model, args.preset, adam_lr=args.adam_lr)
     decay_at = args.decay_at if args.decay_at is not None else ((50, 1000) if args.preset == "sgd" else ())
-    schedules = ss.paper_schedules(opts, decay_at) if decay_at else []
+    schedules = ss.paper_schedules(opts, decay_at)
 
     def step(batch):
         pick = rng.integers(0, len(x_lab), size=args.batch_size)  # with replacement (PAPER.md §7)

@@ -218,10 +218,11 @@ def make_optimizers(model, preset="sgd", adam_lr=1e-4):
 
 
 def paper_schedules(opts, milestones=(50, 1000)):
-    """The paper's step decays: every learning rate ÷10 at each milestone epoch."""
+    """Step decays (the paper's by default): every learning rate ÷10 at each milestone epoch; none for no
+    milestones."""
     from . import optim
 
-    return [optim.MultiStepLR(opt, milestones, gamma=0.1) for opt in opts.values()]
+    return [optim.MultiStepLR(opt, milestones, gamma=0.1) for opt in opts.values()] if milestones else []
 
 
 def _named(prefix, module):
