@@ -75,7 +75,7 @@ def main(argv=None):
     train.write_json_atomic(os.path.join(args.out, "metrics.json"), {
         **results, "epochs": len(history), "iterations": history[-1]["iterations"] if history else 0,
         "train_wall_time_s": history[-1]["wall_time"] if history else 0.0,
-        "total_wall_time_s": round(time.perf_counter() - start, 1), "args": vars(args), "seed": args.seed})
+        "process_wall_time_s": round(time.perf_counter() - start, 1), "args": vars(args), "seed": args.seed})
     print("test: " + ", ".join(f"{k}={v:.4g}" for k, v in results.items()))
     print(f"figures, checkpoint and metrics.json in {args.out}")
 

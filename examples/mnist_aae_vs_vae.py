@@ -57,7 +57,7 @@ def main(argv=None):
     args.out = root
     plot.plot_side_by_side(os.path.join(root, "aae_vs_vae.png"), panels, titles)
     train.write_json_atomic(os.path.join(root, "metrics.json"), {
-        **results, "epochs": args.epochs, "total_wall_time_s": round(time.perf_counter() - start, 1),
+        **results, "epochs": args.epochs, "process_wall_time_s": round(time.perf_counter() - start, 1),
         "args": vars(args), "seed": args.seed})
     for name, r in results.items():
         print(f"{name}: MMD to the prior {r['mmd_codes_vs_prior']:.4f}")

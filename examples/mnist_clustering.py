@@ -74,7 +74,7 @@ def main(argv=None):
         "test_error": final["test_error"], "test_error_majority": final["test_error_majority"],
         "clusters_used": int(len(np.unique(probs.argmax(1)))), "epochs": final["epoch"],
         "iterations": final["iterations"], "train_wall_time_s": final["wall_time"],
-        "total_wall_time_s": round(time.perf_counter() - start, 1), "args": vars(args), "seed": args.seed})
+        "process_wall_time_s": round(time.perf_counter() - start, 1), "args": vars(args), "seed": args.seed})
     print(f"clustering test error {100 * final['test_error']:.2f}% (majority vote "
           f"{100 * final['test_error_majority']:.2f}%) with {args.clusters} clusters; outputs in {args.out}")
 

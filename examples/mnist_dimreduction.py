@@ -57,7 +57,8 @@ def main(argv=None):
     def evaluate(m):
         test = ss.class_probabilities(m, ds.x_test)
         if labeled is not None:
-            return {"test_error": metrics.classification_error(test, ds.y_test)}
+            return {"val_error": metrics.classification_error(ss.class_probabilities(m, ds.x_val), ds.y_val),
+                    "test_error": metrics.classification_error(test, ds.y_test)}
         mapping = metrics.cluster_label_map(ss.class_probabilities(m, ds.x_val), ds.y_val)
         return {"test_error": metrics.clustering_error(test, ds.y_test, mapping)}
 
@@ -70,8 +71,9 @@ def main(argv=None):
     plot.plot_curves(os.path.join(args.out, "curves.png"), history)
     final = history[-1]
     train.write_json_atomic(os.path.join(args.out, "metrics.json"), {
-        "test_error": final["test_error"], "epochs": final["epoch"], "iterations": final["iterations"],
-        "train_wall_time_s": final["wall_time"], "total_wall_time_s": round(time.perf_counter() - start, 1),
+        "test_error": final["test_error"], **({"val_error": final["val_error"]} if "val_error" in final else {}),
+        "epochs": final["epoch"], "iterations": final["iterations"],
+        "train_wall_time_s": final["wall_time"], "process_wall_time_s": round(time.perf_counter() - start, 1),
         "args": vars(args), "seed": args.seed})
     print(f"test error {100 * final['test_error']:.2f}%; outputs in {args.out}")
 

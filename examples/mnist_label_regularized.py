@@ -79,7 +79,7 @@ def main(argv=None):
     train.write_json_atomic(os.path.join(out, "metrics.json"), {
         "test_in_own_component": in_own, "test_rec_error": aae.reconstruction_error(model, ds.x_test),
         "epochs": final["epoch"], "iterations": final["iterations"], "train_wall_time_s": final["wall_time"],
-        "total_wall_time_s": round(time.perf_counter() - start, 1), "args": vars(args), "seed": args.seed})
+        "process_wall_time_s": round(time.perf_counter() - start, 1), "args": vars(args), "seed": args.seed})
     print(f"{100 * in_own:.1f}% of test codes in their digit's {'component' if args.prior == 'mixture' else 'segment'}"
           f"; outputs in {out}")
 

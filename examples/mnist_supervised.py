@@ -78,7 +78,7 @@ def main(argv=None):
                "generated_read_as_intended": read_as_intended, "classifier_test_error": judge_error}
     train.write_json_atomic(os.path.join(args.out, "metrics.json"), {
         **results, "epochs": final["epoch"], "iterations": final["iterations"],
-        "train_wall_time_s": final["wall_time"], "total_wall_time_s": round(time.perf_counter() - start, 1),
+        "train_wall_time_s": final["wall_time"], "process_wall_time_s": round(time.perf_counter() - start, 1),
         "args": vars(args), "seed": args.seed})
     print("test: " + ", ".join(f"{k}={v:.4g}" for k, v in results.items()) + f"; outputs in {args.out}")
 
