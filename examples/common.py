@@ -4,6 +4,7 @@ one-line error, and the training call that turns Ctrl-C and divergence into clea
 import argparse
 import os
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
@@ -60,6 +61,16 @@ def check_common(p, args):
     if args.data_dir is not None and not os.path.isdir(args.data_dir):
         p.error(f"--data-dir {args.data_dir} is not a folder")
     return args
+
+
+def write_metrics(args, history, start, results):
+    """--out/metrics.json, atomically: the run's results, its length and its wall times — train_wall_time_s
+    summed over all resumed runs, process_wall_time_s this invocation's alone (docs/aae.md)."""
+    final = history[-1] if history else {}
+    train.write_json_atomic(os.path.join(args.out, "metrics.json"), {
+        **results, "epochs": final.get("epoch", 0), "iterations": final.get("iterations", 0),
+        "train_wall_time_s": final.get("wall_time", 0.0), "process_wall_time_s": round(time.perf_counter() - start, 1),
+        "args": vars(args), "seed": args.seed})
 
 
 def load(args):

@@ -13,9 +13,9 @@ import os
 import time
 
 import numpy as np
-from common import check_common, fit, load, parser, positive_float, positive_int
+from common import check_common, fit, load, parser, positive_float, positive_int, write_metrics
 
-from minaae import aae, data, metrics, plot, priors, train
+from minaae import aae, data, metrics, plot, priors
 
 
 def parse_args(argv=None):
@@ -72,10 +72,7 @@ def main(argv=None):
         **{f"codes_{k}": v for k, v in metrics.moment_gap(codes, z_prior).items()},
     }
     write_figures(args, model, prior, ds, codes, history, eval_rng)
-    train.write_json_atomic(os.path.join(args.out, "metrics.json"), {
-        **results, "epochs": len(history), "iterations": history[-1]["iterations"] if history else 0,
-        "train_wall_time_s": history[-1]["wall_time"] if history else 0.0,
-        "process_wall_time_s": round(time.perf_counter() - start, 1), "args": vars(args), "seed": args.seed})
+    write_metrics(args, history, start, results)
     print("test: " + ", ".join(f"{k}={v:.4g}" for k, v in results.items()))
     print(f"figures, checkpoint and metrics.json in {args.out}")
 

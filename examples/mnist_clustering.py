@@ -13,9 +13,9 @@ import os
 import time
 
 import numpy as np
-from common import add_categorical_flags, check_common, fit, load, parser, positive_float, positive_int
+from common import add_categorical_flags, check_common, fit, load, parser, positive_float, positive_int, write_metrics
 
-from minaae import data, metrics, plot, train
+from minaae import data, metrics, plot
 from minaae import semisupervised as ss
 
 
@@ -70,11 +70,9 @@ def main(argv=None):
                          title="each row one cluster: its head (z = 0), then its surest test images")
     plot.plot_curves(os.path.join(args.out, "curves.png"), history)
     final = history[-1]
-    train.write_json_atomic(os.path.join(args.out, "metrics.json"), {
+    write_metrics(args, history, start, {
         "test_error": final["test_error"], "test_error_majority": final["test_error_majority"],
-        "clusters_used": int(len(np.unique(probs.argmax(1)))), "epochs": final["epoch"],
-        "iterations": final["iterations"], "train_wall_time_s": final["wall_time"],
-        "process_wall_time_s": round(time.perf_counter() - start, 1), "args": vars(args), "seed": args.seed})
+        "clusters_used": int(len(np.unique(probs.argmax(1))))})
     print(f"clustering test error {100 * final['test_error']:.2f}% (majority vote "
           f"{100 * final['test_error_majority']:.2f}%) with {args.clusters} clusters; outputs in {args.out}")
 

@@ -13,9 +13,9 @@ import os
 import time
 
 import numpy as np
-from common import add_categorical_flags, check_common, fit, load, parser, positive_float, positive_int
+from common import add_categorical_flags, check_common, fit, load, parser, positive_float, positive_int, write_metrics
 
-from minaae import data, metrics, plot, train
+from minaae import data, metrics, plot
 from minaae import semisupervised as ss
 
 
@@ -70,11 +70,7 @@ def main(argv=None):
                     title=f"W_Cᵀy + z, {args.labels} labels, {args.clusters} heads")
     plot.plot_curves(os.path.join(args.out, "curves.png"), history)
     final = history[-1]
-    train.write_json_atomic(os.path.join(args.out, "metrics.json"), {
-        "test_error": final["test_error"], **({"val_error": final["val_error"]} if "val_error" in final else {}),
-        "epochs": final["epoch"], "iterations": final["iterations"],
-        "train_wall_time_s": final["wall_time"], "process_wall_time_s": round(time.perf_counter() - start, 1),
-        "args": vars(args), "seed": args.seed})
+    write_metrics(args, history, start, {k: final[k] for k in ("test_error", "val_error") if k in final})
     print(f"test error {100 * final['test_error']:.2f}%; outputs in {args.out}")
 
 

@@ -13,9 +13,9 @@ import os
 import time
 
 import numpy as np
-from common import check_common, fit, load, parser, positive_float, positive_int
+from common import check_common, fit, load, parser, positive_float, positive_int, write_metrics
 
-from minaae import aae, data, plot, priors, train
+from minaae import aae, data, plot, priors
 from minaae.autograd import no_grad
 
 
@@ -75,11 +75,8 @@ def main(argv=None):
             grid, rows, title = model.generate(z.astype(np.float32)).numpy(), 5, "along the swiss-roll axis"
     plot.plot_image_grid(os.path.join(out, "manifold.png"), grid, rows, title=title)
     plot.plot_curves(os.path.join(out, "curves.png"), history)
-    final = history[-1]
-    train.write_json_atomic(os.path.join(out, "metrics.json"), {
-        "test_in_own_component": in_own, "test_rec_error": aae.reconstruction_error(model, ds.x_test),
-        "epochs": final["epoch"], "iterations": final["iterations"], "train_wall_time_s": final["wall_time"],
-        "process_wall_time_s": round(time.perf_counter() - start, 1), "args": vars(args), "seed": args.seed})
+    write_metrics(args, history, start, {
+        "test_in_own_component": in_own, "test_rec_error": aae.reconstruction_error(model, ds.x_test)})
     print(f"{100 * in_own:.1f}% of test codes in their digit's {'component' if args.prior == 'mixture' else 'segment'}"
           f"; outputs in {out}")
 

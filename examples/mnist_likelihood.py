@@ -13,9 +13,9 @@ import os
 import time
 
 import numpy as np
-from common import check_common, fit, load, parser, positive_float, positive_int
+from common import check_common, fit, load, parser, positive_float, positive_int, write_metrics
 
-from minaae import aae, data, metrics, optim, plot, priors, train
+from minaae import aae, data, metrics, optim, plot, priors
 from minaae.autograd import no_grad
 
 
@@ -66,14 +66,12 @@ def main(argv=None):
     plot.plot_image_grid(os.path.join(args.out, "samples.png"), samples[:100], 10, title="decoded N(0, 5²I) samples")
     plot.plot_curves(os.path.join(args.out, "curves.png"), history, title="8-D AAE")
     final = history[-1]
-    train.write_json_atomic(os.path.join(args.out, "metrics.json"), {
+    write_metrics(args, history, start, {
         "parzen_test_log_likelihood": mean, "parzen_standard_error": stderr, "parzen_sigma": sigma,
         "parzen_sigma_gan_grid": coarse,
         "parzen_validation_scores": dict(zip(grid.round(4).tolist(), scores.tolist())),
         "parzen_validation_scores_fine": dict(zip(fine.round(4).tolist(), fine_scores.tolist())),
-        "parzen_seconds": round(parzen_time, 1), "samples": args.samples, "epochs": final["epoch"],
-        "iterations": final["iterations"], "train_wall_time_s": final["wall_time"],
-        "process_wall_time_s": round(time.perf_counter() - start, 1), "args": vars(args), "seed": args.seed})
+        "parzen_seconds": round(parzen_time, 1), "samples": args.samples})
     print(f"Parzen test log-likelihood {mean:.1f} ± {stderr:.1f} (σ = {sigma:.3f}, {args.samples} samples; "
           f"paper: 340 ± 2) after {final['epoch']} epochs; outputs in {args.out}")
 

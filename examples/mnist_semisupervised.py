@@ -17,9 +17,9 @@ import os
 import time
 
 import numpy as np
-from common import add_categorical_flags, check_common, fit, load, parser, positive_float, positive_int
+from common import add_categorical_flags, check_common, fit, load, parser, positive_float, positive_int, write_metrics
 
-from minaae import data, metrics, plot, train
+from minaae import data, metrics, plot
 from minaae import semisupervised as ss
 
 
@@ -87,11 +87,8 @@ def main(argv=None):
                      "val_error", "test_error"], title=f"semi-supervised AAE, {args.labels} labels")
     plot.plot_image_grid(os.path.join(args.out, "heads.png"), ss.decode_heads(model), 1,
                          title="decoded class heads (z = 0)")
-    train.write_json_atomic(os.path.join(args.out, "metrics.json"), {
-        "test_error": final["test_error"], "val_error": final["val_error"], "epochs": final["epoch"],
-        "iterations": final["iterations"], "train_wall_time_s": final["wall_time"],
-        "process_wall_time_s": round(time.perf_counter() - start, 1), "labels": len(labeled),
-        "args": vars(args), "seed": args.seed})
+    write_metrics(args, history, start, {"test_error": final["test_error"], "val_error": final["val_error"],
+                                         "labels": len(labeled)})
     print(f"test error {100 * final['test_error']:.2f}% after {final['epoch']} epochs "
           f"({final['wall_time'] / 60:.1f} min of training); outputs in {args.out}")
 

@@ -15,9 +15,9 @@ import os
 import time
 
 import numpy as np
-from common import check_common, fit, load, parser, positive_float, positive_int
+from common import check_common, fit, load, parser, positive_float, positive_int, write_metrics
 
-from minaae import aae, data, metrics, nn, optim, plot, priors, train
+from minaae import aae, data, metrics, nn, optim, plot, priors
 from minaae import functional as F
 from minaae.autograd import no_grad
 
@@ -73,13 +73,9 @@ def main(argv=None):
     plot.plot_image_grid(os.path.join(args.out, "styles.png"), generated[:100], 10,
                          title="each row one style z, each column one digit")
     plot.plot_curves(os.path.join(args.out, "curves.png"), history)
-    final = history[-1]
     results = {"test_rec_error": aae.reconstruction_error(model, ds.x_test, labels=ds.y_test),
                "generated_read_as_intended": read_as_intended, "classifier_test_error": judge_error}
-    train.write_json_atomic(os.path.join(args.out, "metrics.json"), {
-        **results, "epochs": final["epoch"], "iterations": final["iterations"],
-        "train_wall_time_s": final["wall_time"], "process_wall_time_s": round(time.perf_counter() - start, 1),
-        "args": vars(args), "seed": args.seed})
+    write_metrics(args, history, start, results)
     print("test: " + ", ".join(f"{k}={v:.4g}" for k, v in results.items()) + f"; outputs in {args.out}")
 
 

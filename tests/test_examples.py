@@ -51,11 +51,15 @@ def test_mnist_aae_short_run_writes_outputs_and_resumes(tmp_path):
     for name in ["codes.png", "samples.png", "reconstructions.png", "manifold.png", "curves.png",
                  "checkpoint.npz", "metrics.json", "log.jsonl"]:
         assert os.path.getsize(os.path.join(out, name)) > 0, name
+    after_first = json.load(open(os.path.join(out, "metrics.json")))
     second = run("mnist_aae.py", "--epochs", "2", "--resume", *common)
     assert second.returncode == 0 and "resumed" in second.stdout
     metrics = json.load(open(os.path.join(out, "metrics.json")))
     assert metrics["epochs"] == 2 and metrics["seed"] == 0 and metrics["args"]["prior"] == "mixture"
     assert 0 < metrics["test_rec_error"] <= 784 and 0 <= metrics["discriminator_accuracy"] <= 1  # finite, in range
+    # the training time adds up over resumed runs; the process time is the last invocation's alone
+    assert metrics["iterations"] == 2 * after_first["iterations"] > 0
+    assert metrics["train_wall_time_s"] > after_first["train_wall_time_s"] > 0 and metrics["process_wall_time_s"] > 0
 
 
 @pytest.mark.slow
