@@ -50,6 +50,9 @@ def add_categorical_flags(p, decay_help="epochs after which every lr is divided 
     p.add_argument("--joint-discriminator", action="store_true",
                    help="not in the paper: D_gauss sees [z, y] against [N(0, I), independent Cat] samples, "
                         "so z cannot carry the class")
+    p.add_argument("--d-noise", type=float, default=0.0,
+                   help="std of Gaussian noise on both discriminators' inputs in training (PAPER.md §7); "
+                        "0: the paper's model")
 
 
 def check_common(p, args):
@@ -58,6 +61,8 @@ def check_common(p, args):
         check_device(args.device)
     except ValueError as e:
         p.error(str(e))
+    if not getattr(args, "d_noise", 0) >= 0:
+        p.error(f"--d-noise must be >= 0, got {args.d_noise}")
     if args.data_dir is not None and not os.path.isdir(args.data_dir):
         p.error(f"--data-dir {args.data_dir} is not a folder")
     return args

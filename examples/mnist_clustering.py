@@ -47,7 +47,8 @@ def main(argv=None):
     ds = load(args)
     model = ss.CategoricalAAE(rng, n_classes=args.clusters, style_dim=args.style_dim,
                               hidden=(args.hidden, args.hidden), input_noise=0.0, input_dropout=args.input_dropout,
-                              batch_norm=True, joint_discriminator=args.joint_discriminator).to(args.device)
+                              batch_norm=True, joint_discriminator=args.joint_discriminator,
+                              d_input_noise=args.d_noise).to(args.device)
     opts = ss.make_optimizers(model, "adam", adam_lr=args.adam_lr)
     schedules = ss.paper_schedules(opts, args.decay_at or ())
     print(f"{ds.name}: {len(ds.x_train)} unlabeled training images; {args.clusters} clusters, "
@@ -55,7 +56,8 @@ def main(argv=None):
 
     def evaluate(m):
         paper, majority = cluster_errors(m, ds)
-        return {"test_error": paper, "test_error_majority": majority}
+        used = len(np.unique(ss.class_probabilities(m, ds.x_test).argmax(1)))  # a dead cluster wins no image
+        return {"test_error": paper, "test_error_majority": majority, "clusters_used": used}
 
     start = time.perf_counter()
     history = fit(args, model, lambda b: ss.train_step(model, b[0], rng, opts),

@@ -43,7 +43,8 @@ def main(argv=None):
     labeled = data.balanced_labeled_subset(ds.y_train, args.labels, rng) if args.labels else None
     model = ss.DimReductionAAE(rng, n_clusters=args.clusters, dim=args.dim, eta=args.eta,
                                hidden=(args.hidden, args.hidden),
-                               joint_discriminator=args.joint_discriminator).to(args.device)
+                               joint_discriminator=args.joint_discriminator,
+                               d_input_noise=args.d_noise).to(args.device)
     opts = ss.make_optimizers(model, "adam", adam_lr=args.adam_lr)
     schedules = ss.paper_schedules(opts, args.decay_at or ())
     print(f"{ds.name}: {args.labels} labeled training examples; {args.clusters} heads in {args.dim}-D")

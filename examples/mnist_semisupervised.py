@@ -62,7 +62,8 @@ def main(argv=None):
           f"(per class {np.bincount(y_lab, minlength=10).tolist()}), {len(ds.x_train)} unlabeled")
 
     model = ss.CategoricalAAE(rng, hidden=(args.hidden, args.hidden), style_dim=args.style_dim,
-                              input_noise=args.input_noise, joint_discriminator=args.joint_discriminator)
+                              input_noise=args.input_noise, joint_discriminator=args.joint_discriminator,
+                              d_input_noise=args.d_noise)
     model.to(args.device)
     opts = ss.make_optimizers(model, args.preset, adam_lr=args.adam_lr)
     decay_at = args.decay_at if args.decay_at is not None else ((50, 1000) if args.preset == "sgd" else ())

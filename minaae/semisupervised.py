@@ -30,11 +30,15 @@ class CategoricalAAE(nn.Module):
     joint_discriminator (our addition, not in the paper; docs/variants.md): D_gauss judges the pair
     [z, y] against [N(0, I) sample, independent Cat sample], so q(z, y) is matched to p(z) p(y) and z
     cannot carry the class. The paper's D_gauss sees z alone.
+    d_input_noise: std of Gaussian noise on both discriminators' inputs in training, real and fake alike
+    (PAPER.md §7: reported to stabilize D; 0, the paper's model, by default). D_cat can then no longer tell
+    an exact one-hot from a nearly one-hot softmax, so the encoder is not pushed to saturate q(y|x) — a
+    saturated softmax passes no gradient that could move an image to another (or a dead) cluster.
     """
 
     def __init__(self, rng, data_dim=784, n_classes=10, style_dim=10, hidden=(1000, 1000),
                  d_hidden=(1000, 1000), input_noise=0.3, input_dropout=0.0, batch_norm=False, init="normal",
-                 joint_discriminator=False):
+                 joint_discriminator=False, d_input_noise=0.0):
         super().__init__()
         self.n_classes, self.style_dim = n_classes, style_dim
         self.joint_discriminator = joint_discriminator
@@ -52,9 +56,13 @@ class CategoricalAAE(nn.Module):
         self.y_head = nn.Linear(width, n_classes, rng=rng, init=init)
         self.z_head = nn.Linear(width, style_dim, rng=rng, init=init)
         self.decoder = nn.mlp([n_classes + style_dim, *hidden[::-1], data_dim], rng=rng, init=init)
-        self.d_cat = nn.mlp([n_classes, *d_hidden, 1], rng=rng, init=init)
-        self.d_gauss = nn.mlp([style_dim + (n_classes if joint_discriminator else 0), *d_hidden, 1],
-                              rng=rng, init=init)
+
+        def discriminator(width):
+            net = nn.mlp([width, *d_hidden, 1], rng=rng, init=init)
+            return nn.Sequential(nn.GaussianNoise(d_input_noise, rng), *net) if d_input_noise else net
+
+        self.d_cat = discriminator(n_classes)
+        self.d_gauss = discriminator(style_dim + (n_classes if joint_discriminator else 0))
 
     def encode(self, x):
         """(y logits (N, n_classes), z (N, style_dim))."""

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import minaae.functional as F
-from minaae import aae, metrics, priors
+from minaae import aae, metrics, nn, priors
 from minaae import semisupervised as ss
 from minaae.autograd import Tensor, no_grad
 
@@ -236,6 +236,25 @@ def test_paper_discriminator_sees_z_alone(monkeypatch):
     ss.regularization_step(model, synthetic(np.random.default_rng(17), 40), np.random.default_rng(18),
                            ss.make_optimizers(model, "adam"))
     assert seen == [(40, 3), (40, 2)]
+
+
+def test_discriminator_input_noise_blurs_both_discriminators_in_training_only():
+    """d_input_noise puts N(0, std²) on every input of D_cat and D_gauss in training (real and fake go
+    through the same module), none in eval mode; 0 leaves the paper's discriminators (same parameters)."""
+    plain = small_categorical(np.random.default_rng(19), input_noise=0.0)
+    noisy = small_categorical(np.random.default_rng(19), input_noise=0.0, d_input_noise=0.5)
+    pairs = list(zip(plain.parameters(), noisy.parameters()))  # the noise layer adds no parameter
+    assert len(pairs) == len(list(noisy.parameters())) and all(np.array_equal(a.data, b.data) for a, b in pairs)
+    for name in ("d_cat", "d_gauss"):
+        d, first = getattr(noisy, name), getattr(noisy, name)[0]
+        assert isinstance(first, nn.GaussianNoise) and first.std == 0.5
+        x = Tensor(np.zeros((20000, d[1].in_features), np.float32))
+        d.train()
+        seen = first(x).data
+        assert abs(seen.std() - 0.5) < 0.01 and abs(seen.mean()) < 0.01
+        d.eval()
+        np.testing.assert_array_equal(first(x).data, x.data)
+        assert not isinstance(getattr(plain, name)[0], nn.GaussianNoise)
 
 
 @pytest.mark.parametrize("joint", [False, True])

@@ -87,6 +87,7 @@ QUICK = ["--epochs", "1", "--train-size", "1000", "--hidden", "32", "--no-progre
     ("mnist_aae_vs_vae.py", [], ["aae_vs_vae.png"], "aae_mixture"),
     ("mnist_clustering.py", [], ["clusters.png"], "test_error"),
     ("mnist_clustering.py", ["--joint-discriminator"], ["clusters.png"], "test_error"),
+    ("mnist_clustering.py", ["--d-noise", "0.3"], ["clusters.png"], "clusters_used"),
     ("mnist_dimreduction.py", ["--labels", "100"], ["representation.png"], "test_error"),
 ])
 def test_each_example_runs_as_a_user_would_and_writes_its_outputs(tmp_path, script, extra, outputs, key):
@@ -120,6 +121,7 @@ def test_mnist_likelihood_refines_sigma_on_validation_and_decays_the_learning_ra
 
 @pytest.mark.parametrize("script, args, message", [
     ("mnist_clustering.py", ["--input-dropout", "1.5"], "--input-dropout must be in [0, 1)"),
+    ("mnist_clustering.py", ["--d-noise", "-0.1"], "--d-noise must be >= 0"),
     ("mnist_dimreduction.py", ["--labels", "15"], "multiple of 10"),
     ("mnist_dimreduction.py", ["--labels", "100", "--clusters", "20"], "--clusters must be 10"),
     ("mnist_likelihood.py", ["--prior-std", "0"], "must be a positive number"),
