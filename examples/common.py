@@ -43,14 +43,14 @@ def parser(doc, epochs, out):
     return p
 
 
-def add_categorical_flags(p, decay_help="epochs after which every lr is divided by 10"):
-    """The flags of the three categorical-code examples: a step decay, and the joint discriminator (our
-    addition, docs/variants.md)."""
+def add_categorical_flags(p, decay_help="epochs after which every lr is divided by 10", d_noise=0.0):
+    """The flags of the three categorical-code examples: a step decay, the joint discriminator (our
+    addition, docs/variants.md), and noise on the discriminators' inputs (default `d_noise`)."""
     p.add_argument("--decay-at", type=positive_int, nargs="*", default=None, help=decay_help)
     p.add_argument("--joint-discriminator", action="store_true",
                    help="not in the paper: D_gauss sees [z, y] against [N(0, I), independent Cat] samples, "
                         "so z cannot carry the class")
-    p.add_argument("--d-noise", type=float, default=0.0,
+    p.add_argument("--d-noise", type=float, default=d_noise,
                    help="std of Gaussian noise on both discriminators' inputs in training (PAPER.md §7); "
                         "0: the paper's model")
 
