@@ -244,7 +244,8 @@ def test_discriminator_input_noise_blurs_both_discriminators_in_training_only():
     plain = small_categorical(np.random.default_rng(19), input_noise=0.0)
     noisy = small_categorical(np.random.default_rng(19), input_noise=0.0, d_input_noise=0.5)
     pairs = list(zip(plain.parameters(), noisy.parameters()))  # the noise layer adds no parameter
-    assert len(pairs) == len(list(noisy.parameters())) and all(np.array_equal(a.data, b.data) for a, b in pairs)
+    assert len(list(plain.parameters())) == len(list(noisy.parameters()))
+    assert all(np.array_equal(a.data, b.data) for a, b in pairs)
     for name in ("d_cat", "d_gauss"):
         d, first = getattr(noisy, name), getattr(noisy, name)[0]
         assert isinstance(first, nn.GaussianNoise) and first.std == 0.5
