@@ -33,12 +33,14 @@ def parse_args(argv=None):
     return args
 
 
-def cluster_errors(model, ds):
-    """(paper's rule, majority vote) test errors, with the mapping chosen on the validation set."""
+def cluster_scores(model, ds):
+    """Test errors by the paper's rule and by majority vote, the mapping chosen on the validation set, and
+    the number of clusters that are the most likely cluster of some test image (a dead cluster is of none)."""
     val, test = ss.class_probabilities(model, ds.x_val), ss.class_probabilities(model, ds.x_test)
     paper = metrics.clustering_error(test, ds.y_test, metrics.cluster_label_map(val, ds.y_val))
     majority = metrics.majority_cluster_map(val.argmax(1), ds.y_val, val.shape[1])
-    return paper, metrics.clustering_error(test, ds.y_test, majority)
+    return {"test_error": paper, "test_error_majority": metrics.clustering_error(test, ds.y_test, majority),
+            "clusters_used": len(np.unique(test.argmax(1)))}
 
 
 def main(argv=None):
@@ -54,15 +56,10 @@ def main(argv=None):
     print(f"{ds.name}: {len(ds.x_train)} unlabeled training images; {args.clusters} clusters, "
           f"{args.style_dim}-D style; no labels are used for training")
 
-    def evaluate(m):
-        paper, majority = cluster_errors(m, ds)
-        used = len(np.unique(ss.class_probabilities(m, ds.x_test).argmax(1)))  # a dead cluster wins no image
-        return {"test_error": paper, "test_error_majority": majority, "clusters_used": used}
-
     start = time.perf_counter()
     history = fit(args, model, lambda b: ss.train_step(model, b[0], rng, opts),
                   lambda: data.batches(ds.x_train, batch_size=args.batch_size, rng=rng), opts, rng,
-                  evaluate=evaluate, schedules=schedules)
+                  evaluate=lambda m: cluster_scores(m, ds), schedules=schedules)
     probs = ss.class_probabilities(model, ds.x_test)
     rows, heads = [], ss.decode_heads(model)
     for k in range(args.clusters):  # the head, then the 9 test images most surely in cluster k
@@ -72,9 +69,8 @@ def main(argv=None):
                          title="each row one cluster: its head (z = 0), then its surest test images")
     plot.plot_curves(os.path.join(args.out, "curves.png"), history)
     final = history[-1]
-    write_metrics(args, history, start, {
-        "test_error": final["test_error"], "test_error_majority": final["test_error_majority"],
-        "clusters_used": int(len(np.unique(probs.argmax(1))))})
+    write_metrics(args, history, start, {k: final[k] for k in ("test_error", "test_error_majority", "clusters_used")
+                                         if k in final})  # runs logged before clusters_used lack it
     print(f"clustering test error {100 * final['test_error']:.2f}% (majority vote "
           f"{100 * final['test_error_majority']:.2f}%) with {args.clusters} clusters; outputs in {args.out}")
 
