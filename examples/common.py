@@ -2,6 +2,7 @@
 one-line error, and the training call that turns Ctrl-C and divergence into clean exits."""
 
 import argparse
+import math
 import os
 import sys
 import time
@@ -23,6 +24,13 @@ def positive_float(text):
     value = float(text)
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def nonnegative_float(text):
+    value = float(text)
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
     return value
 
 
@@ -50,7 +58,7 @@ def add_categorical_flags(p, decay_help="epochs after which every lr is divided 
     p.add_argument("--joint-discriminator", action="store_true",
                    help="not in the paper: D_gauss sees [z, y] against [N(0, I), independent Cat] samples, "
                         "so z cannot carry the class")
-    p.add_argument("--d-noise", type=float, default=d_noise,
+    p.add_argument("--d-noise", type=nonnegative_float, default=d_noise,
                    help="std of Gaussian noise on both discriminators' inputs in training (PAPER.md §7); "
                         "0: the paper's model")
 
@@ -61,8 +69,6 @@ def check_common(p, args):
         check_device(args.device)
     except ValueError as e:
         p.error(str(e))
-    if not getattr(args, "d_noise", 0) >= 0:
-        p.error(f"--d-noise must be >= 0, got {args.d_noise}")
     if args.data_dir is not None and not os.path.isdir(args.data_dir):
         p.error(f"--data-dir {args.data_dir} is not a folder")
     return args
@@ -83,6 +89,15 @@ def load(args):
         return data.load_mnist(args.data_dir, train_size=args.train_size)
     except data.DataError as e:
         sys.exit(f"error: {e}")
+
+
+def labeled_subset(ds, n, rng):
+    """Indices of `n` training examples, balanced across the classes and chosen by `rng`; too many asked
+    for exits with a one-line message."""
+    try:
+        return data.balanced_labeled_subset(ds.y_train, n, rng)
+    except ValueError as e:
+        sys.exit(f"error: --labels {n}: {e}")
 
 
 def fit(args, model, step, epoch_batches, opts, rng, **kw):

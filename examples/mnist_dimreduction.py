@@ -13,7 +13,17 @@ import os
 import time
 
 import numpy as np
-from common import add_categorical_flags, check_common, fit, load, parser, positive_float, positive_int, write_metrics
+from common import (
+    add_categorical_flags,
+    check_common,
+    fit,
+    labeled_subset,
+    load,
+    parser,
+    positive_float,
+    positive_int,
+    write_metrics,
+)
 
 from minaae import data, metrics, plot
 from minaae import semisupervised as ss
@@ -40,7 +50,7 @@ def main(argv=None):
     args = parse_args(argv)
     rng = np.random.default_rng(args.seed)
     ds = load(args)
-    labeled = data.balanced_labeled_subset(ds.y_train, args.labels, rng) if args.labels else None
+    labeled = labeled_subset(ds, args.labels, rng) if args.labels else None
     model = ss.DimReductionAAE(rng, n_clusters=args.clusters, dim=args.dim, eta=args.eta,
                                hidden=(args.hidden, args.hidden),
                                joint_discriminator=args.joint_discriminator,

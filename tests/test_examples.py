@@ -35,7 +35,7 @@ def test_mnist_aae_rejects_bad_arguments_with_one_line(args, message):
 @pytest.mark.parametrize("args, message", [
     (["--labels", "15"], "positive multiple of 10"),
     (["--labels", "some"], "integer or 'all'"),
-    (["--input-noise", "-1"], "--input-noise must be >= 0"),
+    (["--input-noise", "-1"], "--input-noise: must be a finite number >= 0"),
 ])
 def test_mnist_semisupervised_rejects_bad_arguments(args, message):
     result = run("mnist_semisupervised.py", *args)
@@ -60,6 +60,14 @@ def test_mnist_aae_short_run_writes_outputs_and_resumes(tmp_path):
     # the training time adds up over resumed runs; the process time is the last invocation's alone
     assert metrics["iterations"] == 2 * after_first["iterations"] > 0
     assert metrics["train_wall_time_s"] > after_first["train_wall_time_s"] > 0 and metrics["process_wall_time_s"] > 0
+
+
+@pytest.mark.parametrize("script", ["mnist_semisupervised.py", "mnist_dimreduction.py"])
+def test_more_labels_than_the_training_slice_holds_is_a_one_line_error(tmp_path, script):
+    # 500 images hold ~50 of each digit: 100 labels per class cannot be balanced
+    result = run(script, "--labels", "1000", "--train-size", "500", "--out", str(tmp_path), "--no-progress")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "--labels 1000" in result.stderr and "need 100" in result.stderr
 
 
 @pytest.mark.slow
@@ -121,7 +129,7 @@ def test_mnist_likelihood_refines_sigma_on_validation_and_decays_the_learning_ra
 
 @pytest.mark.parametrize("script, args, message", [
     ("mnist_clustering.py", ["--input-dropout", "1.5"], "--input-dropout must be in [0, 1)"),
-    ("mnist_clustering.py", ["--d-noise", "-0.1"], "--d-noise must be >= 0"),
+    ("mnist_clustering.py", ["--d-noise", "nan"], "--d-noise: must be a finite number >= 0"),
     ("mnist_dimreduction.py", ["--labels", "15"], "multiple of 10"),
     ("mnist_dimreduction.py", ["--labels", "100", "--clusters", "20"], "--clusters must be 10"),
     ("mnist_likelihood.py", ["--prior-std", "0"], "must be a positive number"),
