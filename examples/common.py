@@ -22,7 +22,7 @@ def positive_int(text):
 
 def positive_float(text):
     value = float(text)
-    if not value > 0:
+    if not (math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
     return value
 

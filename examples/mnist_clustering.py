@@ -30,6 +30,8 @@ def parse_args(argv=None):
     args = check_common(p, p.parse_args(argv))
     if not 0 <= args.input_dropout < 1:
         p.error(f"--input-dropout must be in [0, 1), got {args.input_dropout}")
+    if args.clusters < 2:
+        p.error(f"--clusters must be at least 2, got {args.clusters}")
     return args
 
 

@@ -43,6 +43,8 @@ def parse_args(argv=None):
         p.error(f"--labels must be 0 or a positive multiple of 10, got {args.labels}")
     if args.labels and args.clusters != 10:
         p.error("with --labels > 0 there is one head per digit: --clusters must be 10")
+    if args.clusters < 2:
+        p.error(f"--clusters must be at least 2, got {args.clusters}")
     return args
 
 

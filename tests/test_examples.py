@@ -130,6 +130,8 @@ def test_mnist_likelihood_refines_sigma_on_validation_and_decays_the_learning_ra
 @pytest.mark.parametrize("script, args, message", [
     ("mnist_clustering.py", ["--input-dropout", "1.5"], "--input-dropout must be in [0, 1)"),
     ("mnist_clustering.py", ["--d-noise", "nan"], "--d-noise: must be a finite number >= 0"),
+    ("mnist_clustering.py", ["--clusters", "1"], "--clusters must be at least 2"),
+    ("mnist_clustering.py", ["--adam-lr", "inf"], "--adam-lr: must be a positive number, got inf"),
     ("mnist_dimreduction.py", ["--labels", "15"], "multiple of 10"),
     ("mnist_dimreduction.py", ["--labels", "100", "--clusters", "20"], "--clusters must be 10"),
     ("mnist_likelihood.py", ["--prior-std", "0"], "must be a positive number"),
