@@ -178,10 +178,10 @@ def small_categorical(rng, **kw):
                              init="he", **kw)
 
 
-@pytest.mark.parametrize("joint", [False, True])
-def test_semisupervised_phases_touch_only_their_parameters(joint):
+@pytest.mark.parametrize("kw", [{}, {"joint_discriminator": True}, {"batch_norm": True}])
+def test_semisupervised_phases_touch_only_their_parameters(kw):
     rng = np.random.default_rng(9)
-    model = small_categorical(rng, joint_discriminator=joint)
+    model = small_categorical(rng, **kw)
     opts = ss.make_optimizers(model, "adam")
     x = synthetic(rng, 30)
     parts = ["trunk", "y_head", "z_head", "decoder", "d_cat", "d_gauss"]

@@ -93,6 +93,7 @@ QUICK = ["--epochs", "1", "--train-size", "1000", "--hidden", "32", "--no-progre
      "generated_read_as_intended"),
     ("mnist_likelihood.py", ["--samples", "500", "--val-points", "200"], ["samples.png"], "parzen_test_log_likelihood"),
     ("mnist_aae_vs_vae.py", [], ["aae_vs_vae.png"], "aae_mixture"),
+    ("mnist_semisupervised.py", ["--batch-norm"], ["curves.png", "heads.png"], "test_error"),
     ("mnist_clustering.py", [], ["clusters.png"], "test_error"),
     ("mnist_clustering.py", ["--joint-discriminator"], ["clusters.png"], "test_error"),
     ("mnist_clustering.py", ["--d-noise", "0.3"], ["clusters.png"], "clusters_used"),
