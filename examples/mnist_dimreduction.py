@@ -54,7 +54,7 @@ def main(argv=None):
     ds = load(args)
     labeled = labeled_subset(ds, args.labels, rng) if args.labels else None
     model = ss.DimReductionAAE(rng, n_clusters=args.clusters, dim=args.dim, eta=args.eta,
-                               hidden=(args.hidden, args.hidden),
+                               hidden=(args.hidden, args.hidden), batch_norm=args.batch_norm,
                                joint_discriminator=args.joint_discriminator,
                                d_input_noise=args.d_noise).to(args.device)
     opts = ss.make_optimizers(model, "adam", adam_lr=args.adam_lr)

@@ -58,8 +58,6 @@ def parse_args(argv=None):
     p.add_argument("--hidden", type=positive_int, default=1000)
     p.add_argument("--style-dim", type=positive_int, default=10)
     p.add_argument("--input-noise", type=nonnegative_float, default=0.3)
-    p.add_argument("--batch-norm", action="store_true",
-                   help="batch normalization after each hidden layer of the encoder (never in a discriminator)")
     # D input noise 0.3: 4.24% after 74 epochs with 100 labels (6.30% after 98 without), 1.16% with all labels
     # after 60 (1.71% without; docs/results.md)
     add_categorical_flags(p, "epochs after which every lr is divided by 10 (default: 50 1000 for sgd, none for adam)",

@@ -98,6 +98,7 @@ QUICK = ["--epochs", "1", "--train-size", "1000", "--hidden", "32", "--no-progre
     ("mnist_clustering.py", ["--joint-discriminator"], ["clusters.png"], "test_error"),
     ("mnist_clustering.py", ["--d-noise", "0.3"], ["clusters.png"], "clusters_used"),
     ("mnist_dimreduction.py", ["--labels", "100"], ["representation.png"], "test_error"),
+    ("mnist_dimreduction.py", ["--labels", "100", "--batch-norm"], ["representation.png"], "test_error"),
 ])
 def test_each_example_runs_as_a_user_would_and_writes_its_outputs(tmp_path, script, extra, outputs, key):
     out = str(tmp_path / "out")
@@ -142,3 +143,15 @@ def test_mnist_likelihood_refines_sigma_on_validation_and_decays_the_learning_ra
 def test_other_examples_reject_bad_arguments(script, args, message):
     result = run(script, *args)
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("script, default", [("mnist_clustering.py", True), ("mnist_semisupervised.py", False),
+                                             ("mnist_dimreduction.py", False)])
+def test_batch_norm_in_the_encoder_is_on_by_default_only_for_clustering_as_in_the_paper(script, default):
+    sys.path.insert(0, os.path.join(ROOT, "examples"))
+    try:
+        module = __import__(script[:-3])
+    finally:
+        sys.path.pop(0)
+    assert module.parse_args([]).batch_norm is default
+    assert module.parse_args(["--batch-norm"]).batch_norm and not module.parse_args(["--no-batch-norm"]).batch_norm
