@@ -59,9 +59,8 @@ def parse_args(argv=None):
     p.add_argument("--hidden", type=positive_int, default=1000)
     p.add_argument("--style-dim", type=positive_int, default=10)
     p.add_argument("--input-noise", type=nonnegative_float, default=0.3)
-    # D input noise 0.3: 4.24% after 74 epochs with 100 labels (6.30% after 98 without), 1.16% with all labels
-    # after 60 (1.71% without; docs/results.md)
-    # batch norm in the encoder: 100 labels 4.6% after 25 epochs against 6.1% after 30 without (docs/results.md)
+    # D input noise 0.3: 4.24% after 74 epochs with 100 labels (6.30% after 98 without); batch norm in the
+    # encoder on top: 3.07% after 104 (docs/results.md)
     add_categorical_flags(p, "epochs after which every lr is divided by 10 (default: 50 1000 for sgd, none for adam)",
                           d_noise=0.3, batch_norm=True)
     return check_common(p, p.parse_args(argv))
