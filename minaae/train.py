@@ -177,7 +177,7 @@ def fit(model, step, epoch_batches, epochs, optimizers, rng, out_dir, evaluate=N
             schedule.step()
         iterations += count
         wall += time.perf_counter() - start
-        record = {"epoch": epoch, "iterations": iterations, "wall_time": round(wall, 2),
+        record = {"epoch": epoch, "iterations": iterations, "wall_time": wall,
                   **{k: v / max(count, 1) for k, v in sums.items()}}
         if evaluate is not None:
             record.update(evaluate(model))
