@@ -26,7 +26,8 @@ def parse_args(argv=None):
     p.add_argument("--hidden", type=positive_int, default=1000, help="the paper uses 3000")
     p.add_argument("--input-dropout", type=float, default=0.2)
     p.add_argument("--adam-lr", type=positive_float, default=1e-4)
-    add_categorical_flags(p, batch_norm=True)  # the paper's clustering encoder (PAPER.md §5)
+    # the paper's clustering encoder (PAPER.md §5), with batch normalization on its outputs too (docs/results.md)
+    add_categorical_flags(p, batch_norm=True, output_batch_norm=True)
     args = check_common(p, p.parse_args(argv))
     if not 0 <= args.input_dropout < 1:
         p.error(f"--input-dropout must be in [0, 1), got {args.input_dropout}")
@@ -51,7 +52,8 @@ def main(argv=None):
     ds = load(args)
     model = ss.CategoricalAAE(rng, n_classes=args.clusters, style_dim=args.style_dim,
                               hidden=(args.hidden, args.hidden), input_noise=0.0, input_dropout=args.input_dropout,
-                              batch_norm=args.batch_norm, joint_discriminator=args.joint_discriminator,
+                              batch_norm=args.batch_norm, output_batch_norm=args.output_batch_norm,
+                              d_hidden=(args.hidden, args.hidden), joint_discriminator=args.joint_discriminator,
                               d_input_noise=args.d_noise).to(args.device)
     opts = ss.make_optimizers(model, "adam", adam_lr=args.adam_lr)
     schedules = ss.paper_schedules(opts, args.decay_at or ())

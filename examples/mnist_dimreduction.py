@@ -55,6 +55,7 @@ def main(argv=None):
     labeled = labeled_subset(ds, args.labels, rng) if args.labels else None
     model = ss.DimReductionAAE(rng, n_clusters=args.clusters, dim=args.dim, eta=args.eta,
                                hidden=(args.hidden, args.hidden), batch_norm=args.batch_norm,
+                               output_batch_norm=args.output_batch_norm, d_hidden=(args.hidden, args.hidden),
                                joint_discriminator=args.joint_discriminator,
                                d_input_noise=args.d_noise).to(args.device)
     opts = ss.make_optimizers(model, "adam", adam_lr=args.adam_lr)

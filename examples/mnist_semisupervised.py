@@ -78,6 +78,7 @@ def main(argv=None):
 
     model = ss.CategoricalAAE(rng, hidden=(args.hidden, args.hidden), style_dim=args.style_dim,
                               input_noise=args.input_noise, batch_norm=args.batch_norm,
+                              output_batch_norm=args.output_batch_norm, d_hidden=(args.hidden, args.hidden),
                               joint_discriminator=args.joint_discriminator,
                               d_input_noise=args.d_noise)
     model.to(args.device)

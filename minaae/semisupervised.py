@@ -30,6 +30,10 @@ class CategoricalAAE(nn.Module):
     joint_discriminator (our addition, not in the paper; docs/variants.md): D_gauss judges the pair
     [z, y] against [N(0, I) sample, independent Cat sample], so q(z, y) is matched to p(z) p(y) and z
     cannot carry the class. The paper's D_gauss sees z alone.
+    output_batch_norm: batch normalization on the encoder's two outputs — the cluster logits before the
+    softmax, and the style code (a recipe of two public reimplementations of the clustering model, not
+    stated in the paper; docs/variants.md). A logit layer whose batch statistics are pinned cannot push
+    one cluster's logit far above the rest for every image, so clusters stay alive and q(y|x) stays soft.
     d_input_noise: std of Gaussian noise on both discriminators' inputs in training, real and fake alike
     (PAPER.md §7: reported to stabilize D; 0, the paper's model, by default). D_cat can then no longer tell
     an exact one-hot from a nearly one-hot softmax, so the encoder is not pushed to saturate q(y|x) — a
@@ -38,7 +42,7 @@ class CategoricalAAE(nn.Module):
 
     def __init__(self, rng, data_dim=784, n_classes=10, style_dim=10, hidden=(1000, 1000),
                  d_hidden=(1000, 1000), input_noise=0.3, input_dropout=0.0, batch_norm=False, init="normal",
-                 joint_discriminator=False, d_input_noise=0.0):
+                 joint_discriminator=False, d_input_noise=0.0, output_batch_norm=False):
         super().__init__()
         self.n_classes, self.style_dim = n_classes, style_dim
         self.joint_discriminator = joint_discriminator
@@ -55,6 +59,9 @@ class CategoricalAAE(nn.Module):
         self.trunk = nn.Sequential(*layers)
         self.y_head = nn.Linear(width, n_classes, rng=rng, init=init)
         self.z_head = nn.Linear(width, style_dim, rng=rng, init=init)
+        self.output_batch_norm = output_batch_norm
+        if output_batch_norm:  # no random draws: the weights are those of the model without it
+            self.y_norm, self.z_norm = nn.BatchNorm1d(n_classes), nn.BatchNorm1d(style_dim)
         self.decoder = nn.mlp([n_classes + style_dim, *hidden[::-1], data_dim], rng=rng, init=init)
 
         def discriminator(width):
@@ -67,6 +74,8 @@ class CategoricalAAE(nn.Module):
     def encode(self, x):
         """(y logits (N, n_classes), z (N, style_dim))."""
         h = self.trunk(x)
+        if self.output_batch_norm:
+            return self.y_norm(self.y_head(h)), self.z_norm(self.z_head(h))
         return self.y_head(h), self.z_head(h)
 
     def decode(self, y, z):
@@ -81,11 +90,12 @@ class CategoricalAAE(nn.Module):
         return 0.0
 
     def encoder_parameters(self):
-        return [(f"{m}.{n}", p) for m in ("trunk", "y_head", "z_head")
-                for n, p in getattr(self, m).named_parameters()]
+        heads = ("y_head", "z_head", "y_norm", "z_norm") if self.output_batch_norm else ("y_head", "z_head")
+        return [(f"{m}.{n}", p) for m in ("trunk", *heads) for n, p in getattr(self, m).named_parameters()]
 
     def classifier_parameters(self):
-        return [(f"{m}.{n}", p) for m in ("trunk", "y_head") for n, p in getattr(self, m).named_parameters()]
+        heads = ("y_head", "y_norm") if self.output_batch_norm else ("y_head",)
+        return [(f"{m}.{n}", p) for m in ("trunk", *heads) for n, p in getattr(self, m).named_parameters()]
 
 
 class DimReductionAAE(CategoricalAAE):

@@ -178,26 +178,57 @@ def small_categorical(rng, **kw):
                              init="he", **kw)
 
 
-@pytest.mark.parametrize("kw", [{}, {"joint_discriminator": True}, {"batch_norm": True}])
+@pytest.mark.parametrize("kw", [{}, {"joint_discriminator": True}, {"batch_norm": True},
+                                {"output_batch_norm": True}])
 def test_semisupervised_phases_touch_only_their_parameters(kw):
     rng = np.random.default_rng(9)
     model = small_categorical(rng, **kw)
     opts = ss.make_optimizers(model, "adam")
     x = synthetic(rng, 30)
     parts = ["trunk", "y_head", "z_head", "decoder", "d_cat", "d_gauss"]
+    if kw.get("output_batch_norm"):  # the output normalizations belong to the encoder's heads
+        parts += ["y_norm", "z_norm"]
 
     def changed_after(fn):
         before = {p: snapshot(getattr(model, p)) for p in parts}
         fn()
         return {p for p in parts if not unchanged(before[p], getattr(model, p))}
 
+    norms = {"y_norm", "z_norm"} if kw.get("output_batch_norm") else set()
     assert changed_after(lambda: ss.reconstruction_step(model, x, opts["reconstruction"])) == \
-        {"trunk", "y_head", "z_head", "decoder"}
+        {"trunk", "y_head", "z_head", "decoder"} | norms
     assert changed_after(lambda: ss.regularization_step(model, x, rng, opts)) == \
-        {"trunk", "y_head", "z_head", "d_cat", "d_gauss"}
+        {"trunk", "y_head", "z_head", "d_cat", "d_gauss"} | norms
     labels = np.array([0, 1, 2] * 10)
     assert changed_after(lambda: ss.classification_step(model, x, labels, opts["classification"])) == \
-        {"trunk", "y_head"}
+        {"trunk", "y_head"} | norms  # z_norm: its running statistics move, not its γ, β (checked next)
+    if norms:
+        z_norm = snapshot(model.z_norm)
+        ss.classification_step(model, x, labels, opts["classification"])
+        for name in ("gamma", "beta"):
+            np.testing.assert_array_equal(model.z_norm.state_dict()[name], z_norm[name])
+
+
+def test_output_batch_norm_standardizes_both_heads_and_keeps_the_weights():
+    """Output batch normalization draws no random numbers (the weights equal the model's without it), and in
+    training each cluster logit and each style coordinate has batch mean 0 and biased variance 1 (γ = 1, β = 0)."""
+    plain, normed = small_categorical(np.random.default_rng(4)), small_categorical(np.random.default_rng(4),
+                                                                                    output_batch_norm=True)
+    normed_params = dict(normed.named_parameters())
+    for name, p in plain.named_parameters():
+        np.testing.assert_array_equal(p.data, normed_params[name].data, err_msg=name)
+    x = synthetic(np.random.default_rng(5), 200)
+    normed.eval()  # no input noise, so the pre-normalization outputs are those of `plain`
+    plain.eval()
+    with no_grad():
+        y_raw, z_raw = plain.encode(x)
+        normed.train()
+        normed.trunk.eval()  # keep the input noise off; only the output normalizations in training mode
+        y, z = normed.encode(x)
+    for out, raw in ((y.data, y_raw.data), (z.data, z_raw.data)):
+        np.testing.assert_allclose(out.mean(0), 0, atol=1e-4)
+        np.testing.assert_allclose(out.var(0), raw.var(0) / (raw.var(0) + 1e-5), rtol=1e-3)
+        np.testing.assert_allclose(out, (raw - raw.mean(0)) / np.sqrt(raw.var(0) + 1e-5), rtol=1e-3, atol=1e-4)
 
 
 def test_joint_discriminator_judges_z_with_y_against_a_prior_pair_of_independent_draws(monkeypatch):

@@ -156,3 +156,6 @@ def test_batch_norm_in_the_encoder_defaults(script, default):
         sys.path.pop(0)
     assert module.parse_args([]).batch_norm is default
     assert module.parse_args(["--batch-norm"]).batch_norm and not module.parse_args(["--no-batch-norm"]).batch_norm
+    # output batch normalization: on for clustering only, so far (docs/results.md)
+    assert module.parse_args([]).output_batch_norm is (script == "mnist_clustering.py")
+    assert not module.parse_args(["--no-output-batch-norm"]).output_batch_norm
