@@ -23,7 +23,6 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, ".."))
 
 import numpy as np  # noqa: E402
 
@@ -77,12 +76,13 @@ def minaae_iteration(device):
 
 
 def minaae_semisupervised_iteration(device):
+    from minaae import aae
     from minaae import semisupervised as ss
     from minaae.backend import to_device
 
     rng = np.random.default_rng(0)
     model = ss.CategoricalAAE(rng).to(device)
-    opts = ss.make_optimizers(model, "adam")
+    opts = aae.make_optimizers(model, "adam", lr=1e-4, beta1=0.1)
     x = to_device(rng.random((BATCH, 784), dtype=np.float32), device)
     labels = rng.integers(0, 10, BATCH)
     return lambda: ss.train_step(model, x, rng, opts, labeled=(x, labels))

@@ -7,10 +7,9 @@ import os
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-
-from minaae import data, train  # noqa: E402
-from minaae.backend import check_device, to_device  # noqa: E402
+from minaae import aae, data, train
+from minaae.backend import check_device, to_device
+from minaae.semisupervised import PAPER_SGD
 
 
 def positive_int(text):
@@ -49,6 +48,25 @@ def parser(doc, epochs, out):
     p.add_argument("--resume", action="store_true", help="continue from --out/checkpoint.npz")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (for logs)")
     return p
+
+
+def add_lr_flags(p, lr, sgd=False):
+    """The learning-rate flags of every example: --lr (Adam, the autoencoder's phases: reconstruction,
+    generator, classification), --d-lr (Adam, the discriminators; default --lr) and, where the paper's
+    SGD settings apply (`sgd`), --optimizer."""
+    p.add_argument("--lr", type=positive_float, default=lr, help="Adam's learning rate of the autoencoder's phases")
+    p.add_argument("--d-lr", type=positive_float, default=None, help="Adam's learning rate of the discriminators "
+                   "(default: --lr)")
+    if sgd:
+        p.add_argument("--optimizer", choices=["adam", "sgd"], default="adam",
+                       help="sgd: the paper's SGD with its own learning rates (docs/optim.md), not --lr/--d-lr")
+
+
+def make_optimizers(args, model, beta1):
+    """One optimizer per phase from the learning-rate flags: Adam (β1 = `beta1`), or the paper's SGD."""
+    if getattr(args, "optimizer", "adam") == "sgd":
+        return aae.make_optimizers(model, **PAPER_SGD)
+    return aae.make_optimizers(model, "adam", lr=args.lr, d_lr=args.d_lr, beta1=beta1)
 
 
 def add_categorical_flags(p, decay_help="epochs after which every lr is divided by 10", d_noise=0.0,

@@ -13,22 +13,23 @@ import os
 import time
 
 import numpy as np
-from common import check_common, fit, load, parser, positive_float, positive_int, write_metrics
+from common import add_lr_flags, check_common, fit, load, make_optimizers, parser, positive_int, write_metrics
 
 from minaae import aae, data, metrics, plot, priors
 
 
 def parse_args(argv=None):
     p = parser(__doc__, epochs=10, out="runs/mnist_aae")
-    p.add_argument("--prior", choices=["gaussian", "mixture", "swissroll"], default="mixture")
+    p.add_argument("--prior", choices=list(priors.PRIORS), default="mixture")
     p.add_argument("--latent-dim", type=positive_int, default=2, help="mixture and swissroll are 2-D")
     p.add_argument("--encoder", choices=["deterministic", "gaussian", "universal"], default="deterministic")
     p.add_argument("--hidden", type=positive_int, default=1000, help="units of each of the 2 hidden layers")
-    p.add_argument("--lr", type=positive_float, default=1e-3, help="Adam, reconstruction and generator")
-    p.add_argument("--d-lr", type=positive_float, default=1e-3, help="Adam, discriminator")
+    add_lr_flags(p, 1e-3)
     args = check_common(p, p.parse_args(argv))
-    if args.prior in ("mixture", "swissroll") and args.latent_dim != 2:
-        p.error(f"--prior {args.prior} is 2-D; got --latent-dim {args.latent_dim}")
+    try:
+        priors.make_prior(args.prior, args.latent_dim)
+    except ValueError as e:
+        p.error(f"--prior {args.prior} with --latent-dim {args.latent_dim}: {e}")
     return args
 
 
@@ -39,7 +40,7 @@ def main(argv=None):
     prior = priors.make_prior(args.prior, args.latent_dim)
     model = aae.AAE(784, args.latent_dim, (args.hidden, args.hidden), encoder=args.encoder, rng=rng)
     model.to(args.device)
-    opts = aae.make_optimizers(model, "adam", lr=args.lr, d_lr=args.d_lr, beta1=0.5)
+    opts = make_optimizers(args, model, beta1=0.5)
     print(f"{ds.name}: {len(ds.x_train)} training images; prior {args.prior} ({args.latent_dim}-D); "
           f"encoder {args.encoder}; {model.num_parameters():,} parameters; device {args.device}")
 

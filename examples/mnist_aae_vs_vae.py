@@ -9,11 +9,12 @@ penalizes KL(q(z|x) ‖ p(z)) image by image and needs the prior's density. Expe
 the prior and the VAE's to leave gaps. Each model trains in its own subfolder of --out (resumable).
 """
 
+import argparse
 import os
 import time
 
 import numpy as np
-from common import check_common, fit, load, parser, positive_float, positive_int
+from common import add_lr_flags, check_common, fit, load, make_optimizers, parser, positive_int
 
 from minaae import aae, data, metrics, optim, plot, priors, train
 
@@ -21,7 +22,7 @@ from minaae import aae, data, metrics, optim, plot, priors, train
 def parse_args(argv=None):
     p = parser(__doc__, epochs=5, out="runs/mnist_aae_vs_vae")
     p.add_argument("--hidden", type=positive_int, default=500)
-    p.add_argument("--lr", type=positive_float, default=1e-3)
+    add_lr_flags(p, 1e-3)
     return check_common(p, p.parse_args(argv))
 
 
@@ -29,6 +30,7 @@ def main(argv=None):
     args = parse_args(argv)
     ds = load(args)
     root, start = args.out, time.perf_counter()
+    run_args = argparse.Namespace(**vars(args))  # each model's own --out; args keeps the root
     panels, titles, results = [], [], {}
     for prior_name in ("gaussian", "mixture"):
         prior = priors.make_prior(prior_name, 2)
@@ -36,17 +38,17 @@ def main(argv=None):
         z_prior = prior.sample(len(ds.x_test), rng=eval_rng)
         for kind in ("aae", "vae"):
             rng = np.random.default_rng(args.seed)
-            args.out = os.path.join(root, f"{kind}_{prior_name}")
+            run_args.out = os.path.join(root, f"{kind}_{prior_name}")
             if kind == "aae":
                 model = aae.AAE(784, 2, (args.hidden, args.hidden), rng=rng).to(args.device)
-                opts = aae.make_optimizers(model, "adam", lr=args.lr, d_lr=args.lr, beta1=0.5)
+                opts = make_optimizers(args, model, beta1=0.5)
                 step = lambda b, m=model, o=opts, p=prior, r=rng: aae.train_step(m, b[0], p, r, o)  # noqa: E731
             else:
                 model = aae.VAE(784, 2, (args.hidden, args.hidden), rng=rng).to(args.device)
                 opts = {"elbo": optim.Adam(model.named_parameters(), lr=args.lr)}
                 step = lambda b, m=model, o=opts, p=prior: aae.vae_step(m, b[0], p, o["elbo"])  # noqa: E731
             print(f"--- {kind.upper()}, {prior_name} prior")
-            fit(args, model, step, lambda r=rng: data.batches(ds.x_train, batch_size=args.batch_size, rng=r),
+            fit(run_args, model, step, lambda r=rng: data.batches(ds.x_train, batch_size=args.batch_size, rng=r),
                 opts, rng)
             model.eval()
             codes = aae.encode(model, ds.x_test)
@@ -54,7 +56,6 @@ def main(argv=None):
                                                **metrics.moment_gap(codes, z_prior)}
             panels.append({"codes": codes, "labels": ds.y_test, "prior_samples": prior.sample(20000, rng=eval_rng)})
             titles.append(f"{kind.upper()}, {prior_name} prior")
-    args.out = root
     plot.plot_side_by_side(os.path.join(root, "aae_vs_vae.png"), panels, titles)
     train.write_json_atomic(os.path.join(root, "metrics.json"), {
         **results, "epochs": args.epochs, "process_wall_time_s": round(time.perf_counter() - start, 1),

@@ -13,9 +13,19 @@ import os
 import time
 
 import numpy as np
-from common import add_categorical_flags, check_common, fit, load, parser, positive_float, positive_int, write_metrics
+from common import (
+    add_categorical_flags,
+    add_lr_flags,
+    check_common,
+    fit,
+    load,
+    make_optimizers,
+    parser,
+    positive_int,
+    write_metrics,
+)
 
-from minaae import data, metrics, plot
+from minaae import aae, data, metrics, plot
 from minaae import semisupervised as ss
 
 
@@ -25,7 +35,7 @@ def parse_args(argv=None):
     p.add_argument("--style-dim", type=positive_int, default=5)
     p.add_argument("--hidden", type=positive_int, default=1000, help="the paper uses 3000")
     p.add_argument("--input-dropout", type=float, default=0.2)
-    p.add_argument("--adam-lr", type=positive_float, default=1e-4)
+    add_lr_flags(p, 1e-4)
     # the paper's clustering encoder (PAPER.md §5), with batch normalization on its outputs too (docs/results.md)
     add_categorical_flags(p, batch_norm=True, output_batch_norm=True)
     args = check_common(p, p.parse_args(argv))
@@ -55,8 +65,8 @@ def main(argv=None):
                               batch_norm=args.batch_norm, output_batch_norm=args.output_batch_norm,
                               d_hidden=(args.hidden, args.hidden), joint_discriminator=args.joint_discriminator,
                               d_input_noise=args.d_noise).to(args.device)
-    opts = ss.make_optimizers(model, "adam", adam_lr=args.adam_lr)
-    schedules = ss.paper_schedules(opts, args.decay_at or ())
+    opts = make_optimizers(args, model, beta1=0.1)
+    schedules = aae.step_decays(opts, args.decay_at or ())
     print(f"{ds.name}: {len(ds.x_train)} unlabeled training images; {args.clusters} clusters, "
           f"{args.style_dim}-D style; no labels are used for training")
 

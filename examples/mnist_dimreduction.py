@@ -15,17 +15,19 @@ import time
 import numpy as np
 from common import (
     add_categorical_flags,
+    add_lr_flags,
     check_common,
     fit,
     labeled_subset,
     load,
+    make_optimizers,
     parser,
     positive_float,
     positive_int,
     write_metrics,
 )
 
-from minaae import data, metrics, plot
+from minaae import aae, data, metrics, plot
 from minaae import semisupervised as ss
 
 
@@ -36,7 +38,7 @@ def parse_args(argv=None):
     p.add_argument("--dim", type=positive_int, default=2)
     p.add_argument("--eta", type=positive_float, default=6.0, help="minimum distance between cluster heads")
     p.add_argument("--hidden", type=positive_int, default=1000)
-    p.add_argument("--adam-lr", type=positive_float, default=1e-4)
+    add_lr_flags(p, 1e-4)
     add_categorical_flags(p)
     args = check_common(p, p.parse_args(argv))
     if args.labels < 0 or args.labels % 10:
@@ -58,8 +60,8 @@ def main(argv=None):
                                output_batch_norm=args.output_batch_norm, d_hidden=(args.hidden, args.hidden),
                                joint_discriminator=args.joint_discriminator,
                                d_input_noise=args.d_noise).to(args.device)
-    opts = ss.make_optimizers(model, "adam", adam_lr=args.adam_lr)
-    schedules = ss.paper_schedules(opts, args.decay_at or ())
+    opts = make_optimizers(args, model, beta1=0.1)
+    schedules = aae.step_decays(opts, args.decay_at or ())
     print(f"{ds.name}: {args.labels} labeled training examples; {args.clusters} heads in {args.dim}-D")
 
     def step(batch):

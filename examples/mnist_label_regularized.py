@@ -13,7 +13,7 @@ import os
 import time
 
 import numpy as np
-from common import check_common, fit, load, parser, positive_float, positive_int, write_metrics
+from common import add_lr_flags, check_common, fit, load, make_optimizers, parser, positive_int, write_metrics
 
 from minaae import aae, data, plot, priors
 from minaae.autograd import no_grad
@@ -21,20 +21,11 @@ from minaae.autograd import no_grad
 
 def parse_args(argv=None):
     p = parser(__doc__, epochs=10, out="runs/mnist_label_regularized")
-    p.add_argument("--prior", choices=["mixture", "swissroll"], default="mixture")
+    p.add_argument("--prior", choices=[n for n in priors.PRIORS if priors.make_prior(n).n_classes], default="mixture")
     p.add_argument("--labeled", type=positive_int, default=10_000, help="labeled training images (rest unlabeled)")
     p.add_argument("--hidden", type=positive_int, default=1000)
-    p.add_argument("--lr", type=positive_float, default=1e-3)
-    p.add_argument("--d-lr", type=positive_float, default=1e-3)
+    add_lr_flags(p, 1e-3)
     return check_common(p, p.parse_args(argv))
-
-
-def component_of(prior, z):
-    """The mixture component (largest component density) or swiss-roll segment (from the radius) of z."""
-    if isinstance(prior, priors.GaussianMixture):
-        return prior.component_log_densities(z).argmax(1)
-    u = (np.hypot(z[:, 0], z[:, 1]) / 3) ** 2  # radius 3√u
-    return np.clip((u * prior.n_classes).astype(int), 0, prior.n_classes - 1)
 
 
 def main(argv=None):
@@ -47,11 +38,11 @@ def main(argv=None):
           f"prior {args.prior}")
     prior = priors.make_prior(args.prior, 2)
     model = aae.AAE(784, 2, (args.hidden, args.hidden), d_label_classes=11, rng=rng).to(args.device)
-    opts = aae.make_optimizers(model, "adam", lr=args.lr, d_lr=args.d_lr, beta1=0.5)
+    opts = make_optimizers(args, model, beta1=0.5)
 
     def evaluate(m):
         m.eval()
-        return {"val_in_own_component": float((component_of(prior, aae.encode(m, ds.x_val)) == ds.y_val).mean())}
+        return {"val_in_own_component": float((prior.label_of(aae.encode(m, ds.x_val)) == ds.y_val).mean())}
 
     start = time.perf_counter()
     history = fit(args, model, lambda b: aae.train_step(model, b[0], prior, rng, opts, labels=b[1]),
@@ -59,26 +50,19 @@ def main(argv=None):
                   evaluate=evaluate)
     model.eval()
     codes = aae.encode(model, ds.x_test)
-    in_own = float((component_of(prior, codes) == ds.y_test).mean())
+    in_own = float((prior.label_of(codes) == ds.y_test).mean())
     eval_rng = np.random.default_rng(args.seed + 1)
     out = args.out
     plot.plot_codes(os.path.join(out, "codes.png"), codes, ds.y_test, prior.sample(20000, rng=eval_rng),
                     title=f"label-regularized AAE, {args.prior} prior, {len(history)} epochs")
+    z, rows = prior.tour()  # points along the prior's axes: one row per component, or along the roll
     with no_grad():
-        if args.prior == "mixture":  # rows: components 0..9; columns: outward along each component's axis
-            radii = np.linspace(0.2, 2.6, 12)
-            z = np.array([r * np.array([np.cos(a), np.sin(a)]) for a in 2 * np.pi * np.arange(10) / 10 for r in radii])
-            grid, rows, title = model.generate(z.astype(np.float32)).numpy(), 10, "along each mixture component"
-        else:  # along the roll's axis, u from 0 to 1
-            root_u = np.sqrt(np.linspace(0.01, 0.99, 100))
-            z = 3 * root_u[:, None] * np.stack([np.cos(4 * np.pi * root_u), np.sin(4 * np.pi * root_u)], 1)
-            grid, rows, title = model.generate(z.astype(np.float32)).numpy(), 5, "along the swiss-roll axis"
-    plot.plot_image_grid(os.path.join(out, "manifold.png"), grid, rows, title=title)
+        grid = model.generate(z).numpy()
+    plot.plot_image_grid(os.path.join(out, "manifold.png"), grid, rows, title=f"along the {args.prior}'s axes")
     plot.plot_curves(os.path.join(out, "curves.png"), history)
     write_metrics(args, history, start, {
         "test_in_own_component": in_own, "test_rec_error": aae.reconstruction_error(model, ds.x_test)})
-    print(f"{100 * in_own:.1f}% of test codes in their digit's {'component' if args.prior == 'mixture' else 'segment'}"
-          f"; outputs in {out}")
+    print(f"{100 * in_own:.1f}% of test codes in their digit's component (or segment); outputs in {out}")
 
 
 if __name__ == "__main__":

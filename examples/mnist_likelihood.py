@@ -13,9 +13,19 @@ import os
 import time
 
 import numpy as np
-from common import check_common, fit, load, parser, positive_float, positive_int, write_metrics
+from common import (
+    add_lr_flags,
+    check_common,
+    fit,
+    load,
+    make_optimizers,
+    parser,
+    positive_float,
+    positive_int,
+    write_metrics,
+)
 
-from minaae import aae, data, metrics, optim, plot, priors
+from minaae import aae, data, metrics, plot, priors
 from minaae.autograd import no_grad
 
 
@@ -24,8 +34,7 @@ def parse_args(argv=None):
     p.add_argument("--hidden", type=positive_int, default=1000)
     p.add_argument("--latent-dim", type=positive_int, default=8)
     p.add_argument("--prior-std", type=positive_float, default=5.0)
-    p.add_argument("--lr", type=positive_float, default=1e-3)
-    p.add_argument("--d-lr", type=positive_float, default=1e-3)
+    add_lr_flags(p, 1e-3)
     p.add_argument("--decay-at", type=positive_int, nargs="*", default=[],
                    help="epochs after which every learning rate is divided by 10")
     p.add_argument("--samples", type=positive_int, default=10_000, help="decoded prior samples of the window")
@@ -39,10 +48,10 @@ def main(argv=None):
     ds = load(args)
     prior = priors.Gaussian(args.latent_dim, args.prior_std)
     model = aae.AAE(784, args.latent_dim, (args.hidden, args.hidden), rng=rng).to(args.device)
-    opts = aae.make_optimizers(model, "adam", lr=args.lr, d_lr=args.d_lr, beta1=0.5)
+    opts = make_optimizers(args, model, beta1=0.5)
     print(f"{ds.name}: {len(ds.x_train)} training images; prior N(0, {args.prior_std}² I) in {args.latent_dim}-D")
 
-    schedules = [optim.MultiStepLR(o, args.decay_at) for o in opts.values()] if args.decay_at else []
+    schedules = aae.step_decays(opts, args.decay_at)
 
     start = time.perf_counter()
     history = fit(args, model, lambda b: aae.train_step(model, b[0], prior, rng, opts),

@@ -11,7 +11,7 @@ start-up); labeled batches are drawn with replacement. One epoch is one pass ove
 images (500 iterations of batch 100). Validation error guides choices; the test error is logged per
 epoch for the curve, and the reported number is the last epoch's, never a minimum over epochs.
 Defaults that depart from the paper, for speed (measured in docs/results.md): Adam instead of its SGD
-schedule (`--preset sgd` restores it), Gaussian noise of std 0.3 on both discriminators' inputs
+schedule (`--optimizer sgd` restores it), Gaussian noise of std 0.3 on both discriminators' inputs
 (`--d-noise 0` for the paper's discriminators) and batch normalization in the encoder, which the paper
 uses only for clustering (`--no-batch-norm` for the paper's encoder).
 """
@@ -23,18 +23,19 @@ import time
 import numpy as np
 from common import (
     add_categorical_flags,
+    add_lr_flags,
     check_common,
     fit,
     labeled_subset,
     load,
+    make_optimizers,
     nonnegative_float,
     parser,
-    positive_float,
     positive_int,
     write_metrics,
 )
 
-from minaae import data, metrics, plot
+from minaae import aae, data, metrics, plot
 from minaae import semisupervised as ss
 
 
@@ -54,8 +55,7 @@ def parse_args(argv=None):
     p = parser(__doc__, epochs=5, out="runs/mnist_semisupervised")
     p.add_argument("--labels", type=labels_arg, default=100, help="100, 1000, ... or all")
     # Adam at 3e-4 (β1 0.1): measured fastest here (docs/results.md); "sgd" is the paper's schedule
-    p.add_argument("--preset", choices=["sgd", "adam"], default="adam", help="optimizers (see make_optimizers)")
-    p.add_argument("--adam-lr", type=positive_float, default=3e-4, help="lr of every phase, --preset adam")
+    add_lr_flags(p, 3e-4, sgd=True)
     p.add_argument("--hidden", type=positive_int, default=1000)
     p.add_argument("--style-dim", type=positive_int, default=10)
     p.add_argument("--input-noise", type=nonnegative_float, default=0.3)
@@ -82,9 +82,9 @@ def main(argv=None):
                               joint_discriminator=args.joint_discriminator,
                               d_input_noise=args.d_noise)
     model.to(args.device)
-    opts = ss.make_optimizers(model, args.preset, adam_lr=args.adam_lr)
-    decay_at = args.decay_at if args.decay_at is not None else ((50, 1000) if args.preset == "sgd" else ())
-    schedules = ss.paper_schedules(opts, decay_at)
+    opts = make_optimizers(args, model, beta1=0.1)
+    decay_at = args.decay_at if args.decay_at is not None else ((50, 1000) if args.optimizer == "sgd" else ())
+    schedules = aae.step_decays(opts, decay_at)
 
     def step(batch):
         pick = rng.integers(0, len(x_lab), size=args.batch_size)  # with replacement (PAPER.md §7)

@@ -15,7 +15,7 @@ import os
 import time
 
 import numpy as np
-from common import check_common, fit, load, parser, positive_float, positive_int, write_metrics
+from common import add_lr_flags, check_common, fit, load, make_optimizers, parser, positive_int, write_metrics
 
 from minaae import aae, data, metrics, nn, optim, plot, priors
 from minaae import functional as F
@@ -26,8 +26,7 @@ def parse_args(argv=None):
     p = parser(__doc__, epochs=10, out="runs/mnist_supervised")
     p.add_argument("--latent-dim", type=positive_int, default=15)
     p.add_argument("--hidden", type=positive_int, default=1000)
-    p.add_argument("--lr", type=positive_float, default=1e-3)
-    p.add_argument("--d-lr", type=positive_float, default=1e-3)
+    add_lr_flags(p, 1e-3)
     p.add_argument("--classifier-epochs", type=positive_int, default=3)
     p.add_argument("--label-to-discriminator", action="store_true",
                    help="D also reads the one-hot label (z independent of the digit; not in the paper)")
@@ -54,7 +53,7 @@ def main(argv=None):
     prior = priors.Gaussian(args.latent_dim)
     model = aae.AAE(784, args.latent_dim, (args.hidden, args.hidden), decoder_classes=10,
                     d_label_classes=11 if args.label_to_discriminator else 0, rng=rng).to(args.device)
-    opts = aae.make_optimizers(model, "adam", lr=args.lr, d_lr=args.d_lr, beta1=0.5)
+    opts = make_optimizers(args, model, beta1=0.5)
     print(f"{ds.name}: {len(ds.x_train)} labeled training images; z is {args.latent_dim}-D, N(0, I)")
 
     start = time.perf_counter()

@@ -13,11 +13,13 @@ The real/fake convention is named once, here: REAL = 1 for prior samples, FAKE =
 """
 
 import contextlib
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 
 from . import functional as F
-from . import nn
+from . import nn, optim
 from .autograd import Tensor, no_grad
 from .backend import as_numpy, device_of, like, to_device
 
@@ -86,11 +88,58 @@ ENCODERS = {"deterministic": DeterministicEncoder, "gaussian": GaussianEncoder, 
 
 
 # ---------------------------------------------------------------------------------------------------
-# The model
+# The phase interface every variant speaks, and the AAE
 # ---------------------------------------------------------------------------------------------------
 
 
-class AAE(nn.Module):
+class Regularizer(NamedTuple):
+    """One adversarial regularizer: the discriminator `name` (an attribute of the model, and its optimizer's
+    key), `discriminate` (z -> logits, any label input bound), prior samples `real` and codes `fake` (still in
+    the encoder's graph). Its log keys: `loss`, and `prob`_real / `prob`_fake for D's mean confidences."""
+
+    name: str
+    loss: str
+    prob: str
+    discriminate: Callable
+    real: object
+    fake: Tensor
+
+
+class PhaseModel(nn.Module):
+    """The interface the phase updates below rely on; each variant is a declaration on it (docs/extend.md).
+
+    It names its top-level modules per role: `encoder_modules` (moved by reconstruction and generator),
+    `decoder_modules` (reconstruction), `discriminators` (one phase each) and `classifier_modules` (the
+    semi-supervised classification phase, if any). It defines `reconstruction_logits(x, labels)` and
+    `regularizers(x, rng, drawn, labels)`, and may add `extra_cost()` to the reconstruction loss and draw
+    samples before the reconstruction phase in `prior_batch` (handed to `regularizers` as `drawn`).
+    """
+
+    encoder_modules, decoder_modules, discriminators, classifier_modules = (), (), (), ()
+
+    def named(self, *modules):
+        """(name, Parameter) pairs of the given top-level modules, in registration order."""
+        return [(n, p) for n, p in self.named_parameters() if n.split(".")[0] in modules]
+
+    def parameter_groups(self):
+        """The parameters each phase's optimizer moves, by phase name (PAPER.md §3)."""
+        groups = {"reconstruction": self.named(*self.encoder_modules, *self.decoder_modules)}
+        groups.update({name: self.named(name) for name in self.discriminators})
+        groups["generator"] = self.named(*self.encoder_modules)
+        if self.classifier_modules:
+            groups["classification"] = self.named(*self.classifier_modules)
+        return groups
+
+    def extra_cost(self):
+        """A cost added to the reconstruction phase (none by default)."""
+        return 0.0
+
+    def prior_batch(self, prior, n, rng, labels=None):
+        """Draws made before the reconstruction phase (none by default)."""
+        return None
+
+
+class AAE(PhaseModel):
     """Encoder, decoder (logits of the pixels) and discriminator (one logit) on the code space.
 
     dims: data_dim -> hidden... -> latent_dim for the encoder, the reverse for the decoder, and
@@ -100,6 +149,8 @@ class AAE(nn.Module):
     `decoder_classes` > 0 makes the supervised AAE of PAPER.md §4: the decoder reads the one-hot label
     beside z, so z is left to carry the style alone.
     """
+
+    encoder_modules, decoder_modules, discriminators = ("encoder",), ("decoder",), ("discriminator",)
 
     def __init__(self, data_dim=784, latent_dim=2, hidden=(1000, 1000), encoder="deterministic",
                  d_hidden=None, d_label_classes=0, decoder_classes=0, rng=None, init="normal"):
@@ -122,6 +173,9 @@ class AAE(nn.Module):
             z = F.concat([z, Tensor(like(F.one_hot(as_numpy(labels), self.decoder_classes), _raw(z)))], axis=1)
         return self.decoder(z)
 
+    def reconstruction_logits(self, x, labels=None):
+        return self.decode(self.encoder(x), labels if self.decoder_classes else None)
+
     def reconstruct(self, x, labels=None):
         """Pixel probabilities of dec(enc(x)), (N, data_dim)."""
         x = x if isinstance(x, Tensor) else to_device(x, self.device)
@@ -140,37 +194,58 @@ class AAE(nn.Module):
             z = F.concat([z, Tensor(like(onehot, _raw(z)))], axis=1)
         return self.discriminator(z)
 
+    def prior_batch(self, prior, n, rng, labels=None):
+        """D's one-hot label input (with a label-aware D) and n prior samples, drawn before reconstruction.
+
+        With a label-aware D and a prior that has no classes (the Gaussian), prior samples ignore the label:
+        D sees (z, y) pairs in which z is independent of y, so the encoder is pushed to keep the label out
+        of z (docs/variants.md)."""
+        onehot, prior_labels = None, None
+        if self.d_label_classes:
+            onehot, prior_labels = label_inputs(labels, self.d_label_classes, rng)
+            if prior.n_classes is None:  # one prior for every label: D then learns to match q(z, y) to p(z) p(y)
+                prior_labels = None
+        return onehot, prior.sample(n, rng=rng, labels=prior_labels)
+
+    def regularizers(self, x, rng, drawn, labels=None):
+        onehot, z_prior = drawn
+        return [Regularizer("discriminator", "d", "d", lambda z: self.discriminate(z, onehot),
+                            to_device(z_prior, device_of(_raw(x))), self.encoder(x))]
+
 
 def make_optimizers(model, optimizer="adam", lr=1e-3, d_lr=None, beta1=0.5, momentum=0.9):
-    """One optimizer per phase (PAPER.md §3): reconstruction (enc+dec), discriminator, generator (enc)."""
-    from . import optim
+    """One optimizer per phase of `model.parameter_groups()` (PAPER.md §3).
 
+    lr: the autoencoder's phases; d_lr (default lr): the discriminators'. lr and momentum may also be
+    dicts phase -> value (the paper's SGD settings, `semisupervised.PAPER_SGD`).
+    """
+    groups = model.parameter_groups()
     d_lr = lr if d_lr is None else d_lr
 
-    def make(params, rate):
+    def setting(value, phase):
+        return value[phase] if isinstance(value, dict) else value
+
+    def make(phase, params):
+        rate = setting(lr, phase) if isinstance(lr, dict) or phase not in model.discriminators else d_lr
         if optimizer == "adam":
             return optim.Adam(params, lr=rate, betas=(beta1, 0.999))
         if optimizer == "sgd":
-            return optim.SGD(params, lr=rate, momentum=momentum)
+            return optim.SGD(params, lr=rate, momentum=setting(momentum, phase))
         raise ValueError(f"unknown optimizer {optimizer!r}; expected 'adam' or 'sgd'")
 
-    enc_dec = [*_prefixed("encoder", model.encoder), *_prefixed("decoder", model.decoder)]
-    return {
-        "reconstruction": make(enc_dec, lr),
-        "discriminator": make(_prefixed("discriminator", model.discriminator), d_lr),
-        "generator": make(_prefixed("encoder", model.encoder), lr),
-    }
+    return {phase: make(phase, params) for phase, params in groups.items()}
 
 
-def _prefixed(prefix, module):
-    return [(f"{prefix}.{name}", p) for name, p in module.named_parameters()]
+def step_decays(opts, milestones=(50, 1000)):
+    """Every learning rate ÷10 at each milestone epoch (the paper's by default); none for no milestones."""
+    return [optim.MultiStepLR(opt, milestones, gamma=0.1) for opt in opts.values()] if milestones else []
 
 
 @contextlib.contextmanager
-def frozen(module):
-    """Within this block `module`'s parameters need no gradient: the graph skips their weight
+def frozen(*modules):
+    """Within this block the modules' parameters need no gradient: the graph skips their weight
     gradients (less work), and no optimizer could move them by mistake."""
-    params = module.parameters()
+    params = [p for m in modules for p in m.parameters()]
     flags = [p.requires_grad for p in params]
     for p in params:
         p.requires_grad = False
@@ -209,9 +284,9 @@ def generator_loss(d_fake):
 
 
 def reconstruction_step(model, x, opt, labels=None):
-    """Phase 1: update encoder and decoder to reconstruct x. Returns L_rec."""
+    """Phase 1: update encoder and decoder to reconstruct x (plus the model's extra cost). Returns the loss."""
     opt.zero_grad()
-    loss = reconstruction_loss(model.decode(model.encoder(x), labels), x)
+    loss = reconstruction_loss(model.reconstruction_logits(x, labels), x) + model.extra_cost()
     loss.backward()
     opt.step()
     return loss.item()
@@ -235,18 +310,47 @@ def discriminator_step(discriminate, z_fake, z_prior, opt):
     # END EXERCISE
 
 
-def generator_step(discriminator, discriminate, z, opt):
-    """Phase 2b: update the encoder so that D takes its codes z = enc(x) for prior samples.
+def generator_step(discriminators, regularizers, opt):
+    """Phase 2b: update the encoder so that every discriminator takes its codes for prior samples.
 
-    D is frozen: the loss flows through it to the encoder but its own weights get no gradient.
-    Returns L_G.
+    The discriminators are frozen: the loss Σ L_G flows through them to the encoder but their own weights
+    get no gradient. Returns Σ L_G.
     """
     opt.zero_grad()
-    with frozen(discriminator):
-        loss = generator_loss(discriminate(z))
+    with frozen(*discriminators):
+        first, *rest = regularizers
+        loss = generator_loss(first.discriminate(first.fake))
+        for r in rest:
+            loss = loss + generator_loss(r.discriminate(r.fake))
     loss.backward()
     opt.step()
     return loss.item()
+
+
+def regularization_step(model, regularizers, opts):
+    """Phase 2: each discriminator learns its prior samples against its codes, then the encoder learns to
+    fool them all. One encoder pass (the regularizers' codes) serves every update: the encoder does not
+    change until the last one. Returns the losses and D's mean confidences."""
+    losses, probs = {}, {}
+    for r in regularizers:
+        losses[r.loss], probs[f"{r.prob}_real"], probs[f"{r.prob}_fake"] = discriminator_step(
+            r.discriminate, r.fake.detach(), r.real, opts[r.name])
+    losses["g"] = generator_step([getattr(model, r.name) for r in regularizers], regularizers, opts["generator"])
+    return {**losses, **probs}
+
+
+def train_step(model, x, prior, rng, opts, labels=None):
+    """One mini-batch of the AAE procedure (PAPER.md §3): reconstruction, then regularization.
+
+    labels: integer labels per example. For label-regularized training (PAPER.md §2.3) -1 marks an
+    unlabeled example; prior samples then come from the labeled component, and D sees the label.
+    For the supervised AAE (PAPER.md §4) the decoder reads them. prior: the AAE's p(z) (the
+    categorical models carry their own priors and take None).
+    """
+    drawn = model.prior_batch(prior, len(x), rng, labels)
+    stats = {"rec": reconstruction_step(model, x, opts["reconstruction"], labels)}
+    stats.update(regularization_step(model, model.regularizers(x, rng, drawn, labels), opts))
+    return stats
 
 
 def discriminator_warning(epoch, d_real, d_fake):
@@ -268,33 +372,6 @@ def discriminator_warning(epoch, d_real, d_fake):
 
 def _mean_probability(logits):
     return float(F.sigmoid(logits.detach()).data.mean())
-
-
-def train_step(model, x, prior, rng, opts, labels=None):
-    """One mini-batch of the AAE procedure (PAPER.md §3): reconstruction, then regularization.
-
-    labels: integer labels per example. For label-regularized training (PAPER.md §2.3) -1 marks an
-    unlabeled example; prior samples then come from the labeled component, and D sees the label.
-    For the supervised AAE (PAPER.md §4) the decoder reads them. With a label-aware D and a prior that
-    has no classes (the Gaussian), prior samples ignore the label: D sees (z, y) pairs in which z is
-    independent of y, so the encoder is pushed to keep the label out of z (docs/variants.md).
-    """
-    onehot, prior_labels = (None, None)
-    if model.d_label_classes:
-        onehot, prior_labels = label_inputs(labels, model.d_label_classes, rng)
-        if prior.n_classes is None:  # one prior for every label: D then learns to match q(z, y) to p(z) p(y)
-            prior_labels = None
-    z_prior = to_device(prior.sample(len(x), rng=rng, labels=prior_labels), device_of(_raw(x)))
-    rec = reconstruction_step(model, x, opts["reconstruction"], labels if model.decoder_classes else None)
-
-    def discriminate(z):
-        return model.discriminate(z, onehot)
-
-    # One encoder pass serves both regularization steps: the encoder does not change between them.
-    z = model.encoder(x)
-    d_loss, d_real, d_fake = discriminator_step(discriminate, z.detach(), z_prior, opts["discriminator"])
-    g_loss = generator_step(model.discriminator, discriminate, z, opts["generator"])
-    return {"rec": rec, "d": d_loss, "g": g_loss, "d_real": d_real, "d_fake": d_fake}
 
 
 def _raw(x):
@@ -323,15 +400,26 @@ def label_inputs(labels, n_classes_plus_one, rng):
 # ---------------------------------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def evaluating(model):
+    """Eval mode within the block; the model's previous mode after it."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield
+    finally:
+        model.train(was_training)
+
+
 def batched(model, fn, x, batch_size=1000):
-    """fn over x in chunks on the model's device, without a graph; the results as one NumPy array."""
-    with no_grad():
+    """fn over x in chunks on the model's device, in eval mode and without a graph; one NumPy array."""
+    with evaluating(model), no_grad():
         return np.concatenate([as_numpy(fn(to_device(x[i : i + batch_size], model.device)).data)
                                for i in range(0, len(x), batch_size)])
 
 
 def encode(model, x, batch_size=1000):
-    """Codes of x in eval mode, (N, latent_dim) as a plain array."""
+    """Codes of x in eval mode, (N, latent_dim) as a plain array; the model's mode is left as it was."""
     return batched(model, model.encoder, x, batch_size)
 
 
@@ -379,29 +467,16 @@ class VAE(nn.Module):
         return F.sigmoid(self.decoder(self.encoder(x if isinstance(x, Tensor) else to_device(x, self.device))))
 
 
-def mixture_log_density(prior, z):
-    """log p(z) of a 2-D GaussianMixture prior as a differentiable function of z (N, 2) -> (N,)."""
-    angles = 2 * np.pi * np.arange(prior.n_classes) / prior.n_classes
-    c, s = (Tensor(f(angles).astype(np.float32)) for f in (np.cos, np.sin))
-    dx = z[:, 0:1] - prior.radius * c  # (N, K): offsets from every centre
-    dy = z[:, 1:2] - prior.radius * s
-    along, across = dx * c + dy * s, dy * c - dx * s
-    a, b = prior.std
-    log_comp = (along * along) * (-0.5 / a**2) + (across * across) * (-0.5 / b**2) - float(np.log(2 * np.pi * a * b))
-    return F.logsumexp(log_comp, axis=1) - float(np.log(prior.n_classes))
-
-
 def vae_loss(model, x, prior):
     """−ELBO per image: Σ_pixels BCE + KL(q(z|x) ‖ p(z)), averaged over the batch. Returns (loss, rec, kl)."""
     mu, logvar = model.encoder.posterior(x)
     z = F.gaussian_sample(mu, logvar, model.encoder.rng)
     rec = reconstruction_loss(model.decoder(z), x) * x.shape[1]  # nats per image, to weigh against the KL
-    if hasattr(prior, "std") and not isinstance(prior.std, tuple):  # Gaussian prior: closed form
-        kl = F.gaussian_kl(mu, logvar, prior.std)
-    else:  # one-sample Monte Carlo: log q(z|x) − log p(z)
+    kl = prior.gaussian_kl(mu, logvar)  # closed form where the prior has one (the Gaussian)
+    if kl is None:  # one-sample Monte Carlo: log q(z|x) − log p(z)
         log_q = ((z - mu) * (z - mu) * F.exp(-logvar) + logvar).sum(axis=1) * -0.5 - model.latent_dim * 0.5 * float(
             np.log(2 * np.pi))
-        kl = (log_q - mixture_log_density(prior, z)).mean()
+        kl = (log_q - prior.log_prob(z)).mean()
     return rec + kl, rec.item(), kl.item()
 
 

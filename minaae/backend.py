@@ -62,11 +62,6 @@ def device_of(x):
     return "cuda" if is_cupy_array(x) else "cpu"
 
 
-def xp_for(device):
-    """The array module for a device string."""
-    return _require_cupy() if check_device(device) == "cuda" else np
-
-
 def to_device(x, device):
     """Move an array to `device` ('cpu' or 'cuda'); a no-op when it is already there."""
     if check_device(device) == "cuda":

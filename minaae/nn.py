@@ -129,12 +129,6 @@ class Module:
         """The parameters as a list, in the order of `named_parameters()`."""
         return [p for _, p in self.named_parameters()]
 
-    def named_buffers(self):
-        """(dotted name, array) pairs of every buffer, in registration order."""
-        for prefix, module in self.named_modules():
-            for name, b in module._buffers.items():
-                yield prefix + name, b
-
     def num_parameters(self):
         """The number of trainable scalars."""
         return sum(p.size for p in self.parameters())

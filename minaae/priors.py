@@ -7,7 +7,10 @@ choose the mixture component or swiss-roll segment, for label-regularized traini
 
 The samples live where the generator lives: a NumPy generator gives NumPy arrays, a CuPy one CuPy
 arrays (labels are moved to meet its draws; Categorical given labels draws nothing and stays with them).
-`log_density` (Gaussian, mixture, swiss roll) is for plots and checks.
+Each prior owns its geometry, so nothing outside this file knows a prior's shape: `log_density` (NumPy,
+for plots and checks), `log_prob` (differentiable, for the VAE), `label_of` (the component or segment a
+point lies in) and `tour` (points along its axes, to decode). `PRIORS` names them for the command line;
+a new prior is one class here plus its entry in `PRIORS` (docs/extend.md).
 """
 
 import math
@@ -15,10 +18,9 @@ import numbers
 
 import numpy as np
 
+from . import functional as F
+from .autograd import Tensor, no_grad
 from .backend import get_array_module, like
-
-PRIOR_NAMES = ("gaussian", "mixture", "swissroll")
-
 
 # --- argument checks shared by every prior -------------------------------------------------------------
 
@@ -68,10 +70,29 @@ def _logsumexp_rows(a):
 # --- the priors -----------------------------------------------------------------------------------------
 
 
-class Gaussian:
-    """N(0, std² I) in `dim` dimensions (PAPER.md §4: the likelihood experiment uses dim 8, std 5)."""
+class Prior:
+    """What every prior offers; a prior without classes (n_classes None) or a density says so in one line."""
 
     n_classes = None
+
+    def sample(self, n, rng, labels=None):
+        raise NotImplementedError
+
+    def gaussian_kl(self, mu, logvar):
+        """KL(N(μ, σ²) ‖ p) in closed form (a Tensor), or None when there is none: the VAE then estimates it."""
+        return None
+
+    def log_prob(self, z):
+        """log p(z) as a differentiable function of a Tensor z (N, dim) -> (N,)."""
+        raise ValueError(f"{type(self).__name__}: no differentiable density")
+
+    def label_of(self, z):
+        """The component (or segment) each point of z (N, dim) lies in, (N,) integers."""
+        raise ValueError(f"{type(self).__name__}: this prior has no classes")
+
+
+class Gaussian(Prior):
+    """N(0, std² I) in `dim` dimensions (PAPER.md §4: the likelihood experiment uses dim 8, std 5)."""
 
     def __init__(self, dim, std=1.0):
         _check_positive(dim, "dim", "Gaussian", integer=True)
@@ -89,8 +110,11 @@ class Gaussian:
         z = _points(z, self.dim, "Gaussian.log_density")
         return -0.5 * (z**2).sum(1) / self.std**2 - self.dim * math.log(self.std * math.sqrt(2 * math.pi))
 
+    def gaussian_kl(self, mu, logvar):
+        return F.gaussian_kl(mu, logvar, self.std)
 
-class GaussianMixture:
+
+class GaussianMixture(Prior):
     """The paper's 2-D mixture of `n_components` Gaussians arranged on a circle (PAPER.md §5).
 
     Component k is N(0, diag(std[0]², std[1]²)) rotated by the angle θ_k = 2πk/n and shifted by
@@ -136,23 +160,46 @@ class GaussianMixture:
         c, s = self._rotations(np.arange(self.n_classes))
         return self.radius * np.stack([c, s], axis=1)
 
+    def component_log_probs(self, z):
+        """log N_k(z) for every component k, differentiable: Tensor z (N, 2) -> (N, n_components).
+
+        z − centre_k is rotated back into component k's frame (along its axis, across it), where the
+        component is the axis-aligned N(0, diag(std[0]², std[1]²)).
+        """
+        angles = 2 * np.pi * np.arange(self.n_classes) / self.n_classes
+        c, s = (Tensor(like(f(angles).astype(z.dtype), z.data)) for f in (np.cos, np.sin))
+        dx = z[:, 0:1] - self.radius * c  # (N, K): offsets from every centre
+        dy = z[:, 1:2] - self.radius * s
+        along, across = dx * c + dy * s, dy * c - dx * s
+        a, b = self.std
+        return (along * along) * (-0.5 / a**2) + (across * across) * (-0.5 / b**2) - float(np.log(2 * np.pi * a * b))
+
+    def log_prob(self, z):
+        """log p(z) = log (1/n) Σ_k N_k(z), differentiable: Tensor z (N, 2) -> (N,)."""
+        return F.logsumexp(self.component_log_probs(z), axis=1) - float(np.log(self.n_classes))
+
     def component_log_densities(self, z):
         """log N_k(z) for every component k: z (N, 2) -> (N, n_components), float64."""
-        z = _points(z, 2, "GaussianMixture.component_log_densities")
-        xp = get_array_module(z)
-        c, s = (xp.asarray(a) for a in self._rotations(np.arange(self.n_classes)))
-        d = z[:, None, :] - xp.asarray(self.centers())[None]
-        along = d[..., 0] * c + d[..., 1] * s  # coordinates in each component's rotated frame
-        across = -d[..., 0] * s + d[..., 1] * c
-        a, b = self.std
-        return -0.5 * ((along / a) ** 2 + (across / b) ** 2) - math.log(2 * math.pi * a * b)
+        with no_grad():
+            return self.component_log_probs(Tensor(_points(z, 2, "GaussianMixture.component_log_densities"))).data
 
     def log_density(self, z):
         """log p(z) = log (1/n) Σ_k N_k(z) per row of z (N, 2) -> (N,), float64."""
         return _logsumexp_rows(self.component_log_densities(z)) - math.log(self.n_classes)
 
+    def label_of(self, z):
+        """The component of largest density at each point of z (N, 2), (N,) integers."""
+        return self.component_log_densities(z).argmax(1)
 
-class SwissRoll:
+    def tour(self, steps=12):
+        """Points outward along each component's axis: (n_components · steps, 2), one row per component."""
+        radii = np.linspace(0.2, 2.6, steps)
+        angles = 2 * np.pi * np.arange(self.n_classes) / self.n_classes
+        z = np.array([r * np.array([np.cos(a), np.sin(a)]) for a in angles for r in radii])
+        return z.astype(np.float32), self.n_classes
+
+
+class SwissRoll(Prior):
     """A 2-D swiss roll cut into `n_classes` segments along its length (PAPER.md §5).
 
     For segment k: u = (U(0, 1) + k)/n, radius 3√u, angle 4π√u, plus N(0, noise² I) around the roll's
@@ -206,8 +253,20 @@ class SwissRoll:
             out.append(_logsumexp_rows(log_weight - sq / (2 * self.noise**2)))
         return (xp.concatenate(out) if out else xp.zeros(0)) - math.log(2 * math.pi * self.noise**2)
 
+    def label_of(self, z):
+        """The segment of each point of z (N, 2), read from its radius 3√u, (N,) integers."""
+        z = np.asarray(z)
+        u = (np.hypot(z[:, 0], z[:, 1]) / 3) ** 2
+        return np.clip((u * self.n_classes).astype(int), 0, self.n_classes - 1)
 
-class Categorical:
+    def tour(self, steps=100, rows=5):
+        """Points along the roll's axis, u from 0.01 to 0.99: (steps, 2), shown in `rows` rows."""
+        root_u = np.sqrt(np.linspace(0.01, 0.99, steps))
+        z = 3 * root_u[:, None] * np.stack([np.cos(4 * np.pi * root_u), np.sin(4 * np.pi * root_u)], 1)
+        return z.astype(np.float32), rows
+
+
+class Categorical(Prior):
     """Uniform one-hot vectors (n, n_classes): the prior of the semi-supervised y head (PAPER.md §4).
 
     Given labels, the one-hots of those labels, on the labels' device (no draw is made).
@@ -225,15 +284,19 @@ class Categorical:
         return get_array_module(k).eye(self.n_classes, dtype=np.float32)[k]
 
 
+PRIORS = {"gaussian": Gaussian, "mixture": GaussianMixture, "swissroll": SwissRoll}  # the --prior names
+
+
 def make_prior(name, dim=2, std=None):
-    """The prior named on the command line: 'gaussian' (any dim; std defaults to 1), 'mixture' or
-    'swissroll' (2-D, the paper's settings of PAPER.md §5)."""
+    """The prior named on the command line (a key of PRIORS): 'gaussian' takes any dim and std (default 1);
+    the others are 2-D with the paper's settings of PAPER.md §5."""
+    if name not in PRIORS:
+        *others, last = map(repr, PRIORS)
+        raise ValueError(f"unknown prior {name!r}; expected {', '.join(others)} or {last}")
     if name == "gaussian":
         return Gaussian(dim, 1.0 if std is None else std)
-    if name in ("mixture", "swissroll"):
-        if dim != 2:
-            raise ValueError(f"prior {name!r} is 2-D, got dim={dim}")
-        if std is not None:
-            raise ValueError(f"prior {name!r} has the paper's fixed shape; std={std!r} applies to 'gaussian' only")
-        return GaussianMixture() if name == "mixture" else SwissRoll()
-    raise ValueError(f"unknown prior {name!r}; expected 'gaussian', 'mixture' or 'swissroll'")
+    if dim != 2:
+        raise ValueError(f"prior {name!r} is 2-D, got dim={dim}")
+    if std is not None:
+        raise ValueError(f"prior {name!r} has the paper's fixed shape; std={std!r} applies to 'gaussian' only")
+    return PRIORS[name]()

@@ -6,21 +6,21 @@ The encoder has two heads on one trunk: q(y|x), a softmax over `n_classes`, and 
 imposes the categorical prior Cat(n_classes) on y, one the Gaussian N(0, I) on z. So y is pushed toward
 one-hot vectors carrying the class, and z toward a class-free style. Per mini-batch (PAPER.md §4):
 
-1. reconstruction phase (an unlabeled batch): encoder + decoder;
-2. regularization phase: both discriminators, then the encoder as their generator;
+1. reconstruction phase (an unlabeled batch): encoder + decoder (`aae.reconstruction_step`);
+2. regularization phase: both discriminators, then the encoder as their generator (`aae.regularization_step`);
 3. classification phase (a labeled batch; none for clustering): cross-entropy of q(y|x).
 """
 
 import numpy as np
 
+from . import aae, nn, priors
 from . import functional as F
-from . import nn, priors
-from .aae import batched, discriminator_step, frozen, generator_loss, reconstruction_loss
+from .aae import PhaseModel, Regularizer, batched
 from .autograd import Tensor, no_grad
 from .backend import as_numpy, get_array_module, like, to_device
 
 
-class CategoricalAAE(nn.Module):
+class CategoricalAAE(PhaseModel):
     """The semi-supervised / clustering AAE of PAPER.md §4 rows 5–6.
 
     x (N, data_dim) -> trunk -> y logits (N, n_classes), z (N, style_dim); decoder [softmax(y), z] -> x.
@@ -39,6 +39,10 @@ class CategoricalAAE(nn.Module):
     an exact one-hot from a nearly one-hot softmax, so the encoder is not pushed to saturate q(y|x) — a
     saturated softmax passes no gradient that could move an image to another (or a dead) cluster.
     """
+
+    encoder_modules = ("trunk", "y_head", "z_head", "y_norm", "z_norm")  # the norms only with output_batch_norm
+    decoder_modules, discriminators = ("decoder",), ("d_cat", "d_gauss")
+    classifier_modules = ("trunk", "y_head", "y_norm")
 
     def __init__(self, rng, data_dim=784, n_classes=10, style_dim=10, hidden=(1000, 1000),
                  d_hidden=(1000, 1000), input_noise=0.3, input_dropout=0.0, batch_norm=False, init="normal",
@@ -62,7 +66,7 @@ class CategoricalAAE(nn.Module):
         self.output_batch_norm = output_batch_norm
         if output_batch_norm:  # no random draws: the weights are those of the model without it
             self.y_norm, self.z_norm = nn.BatchNorm1d(n_classes), nn.BatchNorm1d(style_dim)
-        self.decoder = nn.mlp([n_classes + style_dim, *hidden[::-1], data_dim], rng=rng, init=init)
+        self.decoder = nn.mlp([self.decoder_input(n_classes, style_dim), *hidden[::-1], data_dim], rng=rng, init=init)
 
         def discriminator(width):
             net = nn.mlp([width, *d_hidden, 1], rng=rng, init=init)
@@ -78,24 +82,33 @@ class CategoricalAAE(nn.Module):
             return self.y_norm(self.y_head(h)), self.z_norm(self.z_head(h))
         return self.y_head(h), self.z_head(h)
 
+    def decoder_input(self, n_classes, style_dim):
+        """The width of the decoder's input: [y, z]."""
+        return n_classes + style_dim
+
     def decode(self, y, z):
         """Pixel logits from a class vector y (N, n_classes) and a style z (N, style_dim)."""
         return self.decoder(F.concat([y, z], axis=1))
 
-    def decoder_parameters(self):
-        return _named("decoder", self.decoder)
+    def reconstruction_logits(self, x, labels=None):
+        """x -> (softmax y, z) -> pixel logits of x̂."""
+        y_logits, z = self.encode(x)
+        return self.decode(F.softmax(y_logits), z)
 
-    def extra_cost(self):
-        """A cost added to the reconstruction phase (none here; the cluster-head penalty below)."""
-        return 0.0
-
-    def encoder_parameters(self):
-        heads = ("y_head", "z_head", "y_norm", "z_norm") if self.output_batch_norm else ("y_head", "z_head")
-        return [(f"{m}.{n}", p) for m in ("trunk", *heads) for n, p in getattr(self, m).named_parameters()]
-
-    def classifier_parameters(self):
-        heads = ("y_head", "y_norm") if self.output_batch_norm else ("y_head",)
-        return [(f"{m}.{n}", p) for m in ("trunk", *heads) for n, p in getattr(self, m).named_parameters()]
+    def regularizers(self, x, rng, drawn=None, labels=None):
+        """D_cat: Cat(n) samples vs softmax(y); D_gauss: N(0, I) vs z (with `joint_discriminator`:
+        [N(0, I), Cat(n)] vs [z, y], the Cat sample drawn independently of D_cat's)."""
+        n = len(x)
+        y_logits, z = self.encode(x)
+        y = F.softmax(y_logits)
+        y_prior = like(priors.Categorical(self.n_classes).sample(n, rng), _raw(x))
+        gauss_real, gauss_fake = priors.Gaussian(self.style_dim).sample(n, rng), z
+        if self.joint_discriminator:
+            y_free = priors.Categorical(self.n_classes).sample(n, rng)  # independent of gauss_real and y_prior
+            gauss_real = get_array_module(gauss_real).concatenate([gauss_real, like(y_free, gauss_real)], axis=1)
+            gauss_fake = F.concat([z, y], axis=1)
+        return [Regularizer("d_cat", "d_cat", "dc", self.d_cat, y_prior, y),
+                Regularizer("d_gauss", "d_gauss", "dg", self.d_gauss, like(gauss_real, _raw(x)), gauss_fake)]
 
 
 class DimReductionAAE(CategoricalAAE):
@@ -106,10 +119,10 @@ class DimReductionAAE(CategoricalAAE):
     The penalty max(0, η − ‖W_C[i] − W_C[j]‖) for every pair of heads keeps the heads apart.
     """
 
+    decoder_modules = ("decoder", "heads")
+
     def __init__(self, rng, n_clusters=10, dim=2, eta=None, init="normal", **kw):
         super().__init__(rng, n_classes=n_clusters, style_dim=dim, init=init, **kw)
-        hidden = [layer.out_features for layer in self.decoder if isinstance(layer, nn.Linear)][:-1]
-        self.decoder = nn.mlp([dim, *hidden, kw.get("data_dim", 784)], rng=rng, init=init)
         self.eta = 6.0 if eta is None else eta
         # the heads start on a circle whose neighbours are 1.05 η apart: the penalty starts at zero
         angles = 2 * np.pi * np.arange(n_clusters) / n_clusters
@@ -122,14 +135,15 @@ class DimReductionAAE(CategoricalAAE):
         """W_Cᵀ y + z: (N, m) @ (m, n) + (N, n)."""
         return y @ self.heads + z
 
+    def decoder_input(self, n_classes, style_dim):
+        """The decoder reads the n-D representation alone."""
+        return style_dim
+
     def decode(self, y, z):
         return self.decoder(self.represent(y, z))
 
     def extra_cost(self):
         return cluster_head_penalty(self.heads, self.eta)
-
-    def decoder_parameters(self):
-        return [*_named("decoder", self.decoder), ("heads", self.heads)]
 
 
 def cluster_head_penalty(heads, eta):
@@ -144,45 +158,8 @@ def cluster_head_penalty(heads, eta):
 
 
 # ---------------------------------------------------------------------------------------------------
-# The three phases
+# The classification phase, and the optimizers' settings
 # ---------------------------------------------------------------------------------------------------
-
-
-def reconstruction_step(model, x, opt):
-    """Phase 1: x -> (softmax y, z) -> x̂ ; update encoder and decoder. Returns L_rec."""
-    opt.zero_grad()
-    y_logits, z = model.encode(x)
-    loss = reconstruction_loss(model.decode(F.softmax(y_logits), z), x) + model.extra_cost()
-    loss.backward()
-    opt.step()
-    return loss.item()
-
-
-def regularization_step(model, x, rng, opts):
-    """Phase 2: D_cat learns Cat(n) samples vs softmax(y); D_gauss learns N(0, I) vs z (with
-    `joint_discriminator`: [N(0, I), Cat(n)] vs [z, y], the Cat sample drawn independently of D_cat's);
-    then the encoder learns to fool both. One encoder pass serves the three updates (the encoder is
-    unchanged until the last one). Returns the losses and D's mean confidences."""
-    n = len(x)
-    y_logits, z = model.encode(x)
-    y = F.softmax(y_logits)
-    y_prior = like(priors.Categorical(model.n_classes).sample(n, rng), _raw(x))
-    # D_gauss's real and fake inputs: N(0, I) vs z, or with `joint_discriminator` [N(0, I), Cat] vs [z, y]
-    gauss_real, gauss_fake = priors.Gaussian(model.style_dim).sample(n, rng), z
-    if model.joint_discriminator:
-        y_free = priors.Categorical(model.n_classes).sample(n, rng)  # independent of gauss_real and y_prior
-        gauss_real = get_array_module(gauss_real).concatenate([gauss_real, like(y_free, gauss_real)], axis=1)
-        gauss_fake = F.concat([z, y], axis=1)
-    gauss_real = like(gauss_real, _raw(x))
-    dc, dc_real, dc_fake = discriminator_step(model.d_cat, y.detach(), y_prior, opts["d_cat"])
-    dg, dg_real, dg_fake = discriminator_step(model.d_gauss, gauss_fake.detach(), gauss_real, opts["d_gauss"])
-    opts["generator"].zero_grad()
-    with frozen(model.d_cat), frozen(model.d_gauss):
-        loss = generator_loss(model.d_cat(y)) + generator_loss(model.d_gauss(gauss_fake))
-    loss.backward()
-    opts["generator"].step()
-    return {"d_cat": dc, "d_gauss": dg, "g": loss.item(), "dc_real": dc_real, "dc_fake": dc_fake,
-            "dg_real": dg_real, "dg_fake": dg_fake}
 
 
 def classification_step(model, x, labels, opt):
@@ -195,56 +172,27 @@ def classification_step(model, x, labels, opt):
     return loss.item()
 
 
-def _raw(x):
-    return x.data if isinstance(x, Tensor) else x
-
-
 def train_step(model, x, rng, opts, labeled=None):
-    """One mini-batch: reconstruction, regularization, and (when `labeled` = (x_l, y_l)) classification."""
-    stats = {"rec": reconstruction_step(model, x, opts["reconstruction"])}
-    stats.update(regularization_step(model, x, rng, opts))
+    """One mini-batch: reconstruction and regularization (`aae.train_step`), then, when `labeled` =
+    (x_l, y_l), classification."""
+    stats = aae.train_step(model, x, None, rng, opts)
     if labeled is not None:
         stats["ce"] = classification_step(model, *labeled, opts["classification"])
     return stats
 
 
-def make_optimizers(model, preset="sgd", adam_lr=1e-4):
-    """One optimizer per phase.
-
-    "sgd": the paper's settings (PAPER.md §5): SGD, momentum 0.9 for reconstruction and classification,
-    0.1 for the adversarial networks; learning rates 0.01 (reconstruction), 0.1 (classification),
-    0.1 (adversarial), to be divided by 10 at epoch 50 and at 1000 (see `paper_schedules`).
-    "adam": Adam with lr `adam_lr` (1e-4) and β1 = 0.1 for every phase (PAPER.md §7, a preset that
-    worked for others).
-    """
-    from . import optim
-
-    groups = {
-        "reconstruction": [*model.encoder_parameters(), *model.decoder_parameters()],
-        "d_cat": _named("d_cat", model.d_cat),
-        "d_gauss": _named("d_gauss", model.d_gauss),
-        "generator": model.encoder_parameters(),
-        "classification": model.classifier_parameters(),
-    }
-    if preset == "adam":
-        return {k: optim.Adam(p, lr=adam_lr, betas=(0.1, 0.999)) for k, p in groups.items()}
-    if preset != "sgd":
-        raise ValueError(f"unknown optimizer preset {preset!r}; expected 'sgd' or 'adam'")
-    lr = {"reconstruction": 0.01, "d_cat": 0.1, "d_gauss": 0.1, "generator": 0.1, "classification": 0.1}
-    momentum = {"reconstruction": 0.9, "d_cat": 0.1, "d_gauss": 0.1, "generator": 0.1, "classification": 0.9}
-    return {k: optim.SGD(p, lr=lr[k], momentum=momentum[k]) for k, p in groups.items()}
+def _raw(x):
+    return x.data if isinstance(x, Tensor) else x
 
 
-def paper_schedules(opts, milestones=(50, 1000)):
-    """Step decays (the paper's by default): every learning rate ÷10 at each milestone epoch; none for no
-    milestones."""
-    from . import optim
-
-    return [optim.MultiStepLR(opt, milestones, gamma=0.1) for opt in opts.values()] if milestones else []
-
-
-def _named(prefix, module):
-    return [(f"{prefix}.{name}", p) for name, p in module.named_parameters()]
+# The paper's SGD (PAPER.md §5), for aae.make_optimizers(model, **PAPER_SGD): momentum 0.9 for reconstruction
+# and classification, 0.1 for the adversarial networks; learning rates 0.01 (reconstruction), 0.1 (the rest),
+# divided by 10 at epochs 50 and 1000 (aae.step_decays). Adam instead: lr 1e-4 and β1 = 0.1 for every phase
+# (PAPER.md §7, a setting that worked for others): aae.make_optimizers(model, "adam", lr=1e-4, beta1=0.1).
+PAPER_SGD = {"optimizer": "sgd",
+             "lr": {"reconstruction": 0.01, "d_cat": 0.1, "d_gauss": 0.1, "generator": 0.1, "classification": 0.1},
+             "momentum": {"reconstruction": 0.9, "d_cat": 0.1, "d_gauss": 0.1, "generator": 0.1,
+                          "classification": 0.9}}
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -253,14 +201,12 @@ def _named(prefix, module):
 
 
 def class_probabilities(model, x, batch_size=1000):
-    """q(y|x) in eval mode, (N, n_classes) as a plain array."""
-    model.eval()
+    """q(y|x) in eval mode, (N, n_classes) as a plain array; the model's mode is left as it was."""
     return batched(model, lambda c: F.softmax(model.encode(c)[0]), x, batch_size)
 
 
 def representations(model, x, batch_size=1000):
     """The n-D representation W_Cᵀ y + z of a DimReductionAAE in eval mode, (N, n)."""
-    model.eval()
 
     def represent(chunk):
         y_logits, z = model.encode(chunk)

@@ -67,7 +67,8 @@ def test_generator_step_moves_only_the_encoder_toward_real():
     dec, disc = snapshot(model.decoder), snapshot(model.discriminator)
     with no_grad():
         before = F.sigmoid(model.discriminate(model.encoder(x))).data.mean()
-    aae.generator_step(model.discriminator, model.discriminate, model.encoder(x), opts["generator"])
+    regularizer = aae.Regularizer("discriminator", "d", "d", model.discriminate, None, model.encoder(x))
+    aae.generator_step([model.discriminator], [regularizer], opts["generator"])
     with no_grad():
         after = F.sigmoid(model.discriminate(model.encoder(x))).data.mean()
     assert unchanged(dec, model.decoder) and unchanged(disc, model.discriminator)
@@ -173,6 +174,32 @@ def test_end_to_end_codes_match_the_prior_far_better_than_a_plain_autoencoder(se
 # ---------------------------------------------------------------------------------------------------
 
 
+def ss_optimizers(model):
+    """The categorical examples' Adam: lr 1e-4, β1 = 0.1 for every phase."""
+    return aae.make_optimizers(model, "adam", lr=1e-4, beta1=0.1)
+
+
+def test_paper_sgd_gives_each_phase_its_rate_and_momentum():
+    opts = aae.make_optimizers(small_categorical(np.random.default_rng(0)), **ss.PAPER_SGD)
+    assert {k: (o.lr, o.momentum) for k, o in opts.items()} == {
+        "reconstruction": (0.01, 0.9), "d_cat": (0.1, 0.1), "d_gauss": (0.1, 0.1), "generator": (0.1, 0.1),
+        "classification": (0.1, 0.9)}
+
+
+def test_d_lr_applies_to_the_discriminators_only():
+    opts = aae.make_optimizers(small_categorical(np.random.default_rng(0)), "adam", lr=1e-3, d_lr=5e-4)
+    assert {k: o.lr for k, o in opts.items()} == {"reconstruction": 1e-3, "d_cat": 5e-4, "d_gauss": 5e-4,
+                                                  "generator": 1e-3, "classification": 1e-3}
+
+
+def test_evaluation_helpers_leave_the_model_in_its_mode():
+    model, x = small_categorical(np.random.default_rng(0)), synthetic(np.random.default_rng(1), 20)
+    for training in (True, False):
+        model.train(training)
+        ss.class_probabilities(model, x)
+        assert model.training is training and model.trunk[0].training is training
+
+
 def small_categorical(rng, **kw):
     return ss.CategoricalAAE(rng, data_dim=12, n_classes=3, style_dim=2, hidden=(32, 32), d_hidden=(16,),
                              init="he", **kw)
@@ -183,7 +210,7 @@ def small_categorical(rng, **kw):
 def test_semisupervised_phases_touch_only_their_parameters(kw):
     rng = np.random.default_rng(9)
     model = small_categorical(rng, **kw)
-    opts = ss.make_optimizers(model, "adam")
+    opts = ss_optimizers(model)
     x = synthetic(rng, 30)
     parts = ["trunk", "y_head", "z_head", "decoder", "d_cat", "d_gauss"]
     if kw.get("output_batch_norm"):  # the output normalizations belong to the encoder's heads
@@ -195,9 +222,9 @@ def test_semisupervised_phases_touch_only_their_parameters(kw):
         return {p for p in parts if not unchanged(before[p], getattr(model, p))}
 
     norms = {"y_norm", "z_norm"} if kw.get("output_batch_norm") else set()
-    assert changed_after(lambda: ss.reconstruction_step(model, x, opts["reconstruction"])) == \
+    assert changed_after(lambda: aae.reconstruction_step(model, x, opts["reconstruction"])) == \
         {"trunk", "y_head", "z_head", "decoder"} | norms
-    assert changed_after(lambda: ss.regularization_step(model, x, rng, opts)) == \
+    assert changed_after(lambda: aae.regularization_step(model, model.regularizers(x, rng), opts)) == \
         {"trunk", "y_head", "z_head", "d_cat", "d_gauss"} | norms
     labels = np.array([0, 1, 2] * 10)
     assert changed_after(lambda: ss.classification_step(model, x, labels, opts["classification"])) == \
@@ -236,19 +263,19 @@ def test_joint_discriminator_judges_z_with_y_against_a_prior_pair_of_independent
     [N(0, I), one-hot Cat] with the class drawn apart from D_cat's prior sample and from the style."""
     rng = np.random.default_rng(15)
     model = small_categorical(rng, input_noise=0.0, joint_discriminator=True)
-    opts = ss.make_optimizers(model, "adam")
+    opts = ss_optimizers(model)
     x = synthetic(rng, 6000)
     with no_grad():
         y_logits, z = model.encode(x)
         expected_fake = np.concatenate([z.data, F.softmax(y_logits).data], axis=1)
-    seen, step = [], ss.discriminator_step
+    seen, step = [], aae.discriminator_step
 
     def record(d, fake, real, opt):
         seen.append((fake.data.copy(), np.array(real)))
         return step(d, fake, real, opt)
 
-    monkeypatch.setattr(ss, "discriminator_step", record)
-    ss.regularization_step(model, x, rng, opts)
+    monkeypatch.setattr(aae, "discriminator_step", record)
+    aae.regularization_step(model, model.regularizers(x, rng), opts)
     (_, cat_real), (gauss_fake, gauss_real) = seen
     np.testing.assert_allclose(gauss_fake, expected_fake, rtol=1e-5, atol=1e-6)
     style, cls = gauss_real[:, :2], gauss_real[:, 2:]
@@ -261,11 +288,11 @@ def test_joint_discriminator_judges_z_with_y_against_a_prior_pair_of_independent
 
 def test_paper_discriminator_sees_z_alone(monkeypatch):
     model = small_categorical(np.random.default_rng(16), input_noise=0.0)
-    seen, step = [], ss.discriminator_step
-    monkeypatch.setattr(ss, "discriminator_step", lambda d, fake, real, opt: seen.append(real.shape) or
+    seen, step = [], aae.discriminator_step
+    monkeypatch.setattr(aae, "discriminator_step", lambda d, fake, real, opt: seen.append(real.shape) or
                         step(d, fake, real, opt))
-    ss.regularization_step(model, synthetic(np.random.default_rng(17), 40), np.random.default_rng(18),
-                           ss.make_optimizers(model, "adam"))
+    x = synthetic(np.random.default_rng(17), 40)
+    aae.regularization_step(model, model.regularizers(x, np.random.default_rng(18)), ss_optimizers(model))
     assert seen == [(40, 3), (40, 2)]
 
 
@@ -297,7 +324,7 @@ def test_semisupervised_end_to_end_accuracy_rises_well_above_chance(joint):
     centres = rng.standard_normal((k, 12)) * 2
     x = (1 / (1 + np.exp(-(centres[labels] + rng.standard_normal((n, 12)) * 0.5)))).astype(np.float32)
     model = small_categorical(rng, input_noise=0.1, joint_discriminator=joint)
-    opts = ss.make_optimizers(model, "adam")
+    opts = ss_optimizers(model)
     for o in opts.values():
         o.lr = 1e-3
     labeled = np.concatenate([np.flatnonzero(labels == c)[:3] for c in range(k)])  # 9 labels
@@ -310,13 +337,10 @@ def test_semisupervised_end_to_end_accuracy_rises_well_above_chance(joint):
     assert error < 0.2, error  # chance is 2/3
 
 
-def test_differentiable_mixture_density_matches_the_prior_and_its_gradient():
-    from minaae import gradcheck
-
-    prior = priors.GaussianMixture()
-    z = np.random.default_rng(11).standard_normal((6, 2))
-    np.testing.assert_allclose(aae.mixture_log_density(prior, Tensor(z)).data, prior.log_density(z), rtol=1e-5)
-    assert gradcheck(lambda t: aae.mixture_log_density(prior, t), [z], rtol=1e-4)
+def test_a_vae_with_a_prior_of_no_differentiable_density_says_so():
+    model = aae.VAE(12, 2, (8,), rng=np.random.default_rng(0))
+    with pytest.raises(ValueError, match="SwissRoll: no differentiable density"):
+        aae.vae_loss(model, Tensor(synthetic(np.random.default_rng(1), 4)), priors.SwissRoll())
 
 
 def test_vae_step_lowers_the_negative_elbo():

@@ -13,7 +13,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def run(script, *args, timeout=300):
-    env = {**os.environ, "MPLBACKEND": "Agg"}
+    env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": ROOT}  # this checkout's minaae, as `pip install -e` gives
     return subprocess.run([sys.executable, os.path.join(ROOT, "examples", script), *args], capture_output=True,
                           text=True, timeout=timeout, env=env)
 
@@ -22,7 +22,7 @@ def run(script, *args, timeout=300):
     (["--prior", "banana"], "invalid choice: 'banana'"),
     (["--epochs", "-3"], "must be a positive integer, got -3"),
     (["--data-dir", "/nonexistent/mnist"], "--data-dir /nonexistent/mnist is not a folder"),
-    (["--prior", "mixture", "--latent-dim", "8"], "is 2-D; got --latent-dim 8"),
+    (["--prior", "mixture", "--latent-dim", "8"], "--prior mixture with --latent-dim 8: prior 'mixture' is 2-D"),
     (["--device", "tpu"], "unknown device 'tpu'"),
 ])
 def test_mnist_aae_rejects_bad_arguments_with_one_line(args, message):
@@ -74,7 +74,7 @@ def test_more_labels_than_the_training_slice_holds_is_a_one_line_error(tmp_path,
 def test_mnist_semisupervised_short_run_learns_above_chance(tmp_path):
     out = str(tmp_path / "ss")
     result = run("mnist_semisupervised.py", "--labels", "100", "--epochs", "8", "--train-size", "2000",
-                 "--hidden", "128", "--preset", "adam", "--adam-lr", "1e-3", "--out", out, "--no-progress")
+                 "--hidden", "128", "--optimizer", "adam", "--lr", "1e-3", "--out", out, "--no-progress")
     assert result.returncode == 0, result.stderr[-2000:]
     assert "100 labeled training examples" in result.stdout
     metrics = json.load(open(os.path.join(out, "metrics.json")))
@@ -133,7 +133,8 @@ def test_mnist_likelihood_refines_sigma_on_validation_and_decays_the_learning_ra
     ("mnist_clustering.py", ["--input-dropout", "1.5"], "--input-dropout must be in [0, 1)"),
     ("mnist_clustering.py", ["--d-noise", "nan"], "--d-noise: must be a finite number >= 0"),
     ("mnist_clustering.py", ["--clusters", "1"], "--clusters must be at least 2"),
-    ("mnist_clustering.py", ["--adam-lr", "inf"], "--adam-lr: must be a positive number, got inf"),
+    ("mnist_clustering.py", ["--lr", "inf"], "--lr: must be a positive number, got inf"),
+    ("mnist_semisupervised.py", ["--d-lr", "0"], "--d-lr: must be a positive number, got 0"),
     ("mnist_dimreduction.py", ["--labels", "15"], "multiple of 10"),
     ("mnist_dimreduction.py", ["--labels", "100", "--clusters", "20"], "--clusters must be 10"),
     ("mnist_likelihood.py", ["--prior-std", "0"], "must be a positive number"),

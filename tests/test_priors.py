@@ -346,8 +346,27 @@ def test_make_prior_builds_the_named_prior():
     assert isinstance(priors.make_prior("mixture"), priors.GaussianMixture)
     assert isinstance(priors.make_prior("swissroll"), priors.SwissRoll)
     assert priors.make_prior("gaussian", dim=3).std == 1.0
-    assert [type(priors.make_prior(name)).__name__ for name in priors.PRIOR_NAMES] == [
+    assert [type(priors.make_prior(name)).__name__ for name in priors.PRIORS] == [
         "Gaussian", "GaussianMixture", "SwissRoll"]
+
+
+def test_label_of_finds_the_component_or_segment_a_sample_was_drawn_from():
+    rng = np.random.default_rng(3)
+    labels = rng.integers(0, 10, 2000)
+    mixture = priors.GaussianMixture()
+    assert (mixture.label_of(mixture.sample(2000, rng, labels=labels)) == labels).mean() > 0.95
+    roll = priors.SwissRoll(noise=0.0)  # on the axis, the radius tells the segment exactly
+    assert (roll.label_of(roll.sample(2000, rng, labels=labels)) == labels).mean() > 0.99
+    with pytest.raises(ValueError, match="Gaussian: this prior has no classes"):
+        priors.Gaussian(2).label_of(np.zeros((1, 2)))
+
+
+def test_mixture_log_prob_is_the_numpy_density_and_differentiable():
+    from minaae import Tensor, gradcheck
+
+    prior, z = priors.GaussianMixture(), np.random.default_rng(4).normal(size=(6, 2)) * 1.5
+    np.testing.assert_allclose(prior.log_prob(Tensor(z)).data, scipy_mixture_log_density(z), rtol=1e-10)
+    assert gradcheck(prior.log_prob, [z], rtol=1e-4)
 
 
 @pytest.mark.parametrize("prior", [priors.GaussianMixture(), priors.SwissRoll(), priors.Categorical(10)],
