@@ -13,14 +13,13 @@ The real/fake convention is named once, here: REAL = 1 for prior samples, FAKE =
 """
 
 import contextlib
-from collections.abc import Callable
-from typing import NamedTuple
+from collections import namedtuple
 
 import numpy as np
 
 from . import functional as F
 from . import nn, optim
-from .autograd import Tensor, no_grad
+from .autograd import Tensor, _raw, no_grad
 from .backend import as_numpy, device_of, like, to_device
 
 REAL, FAKE = 1.0, 0.0
@@ -43,10 +42,8 @@ class DeterministicEncoder(nn.Module):
 
 
 class GaussianEncoder(nn.Module):
-    """z = μ(x) + σ(x) ⊙ ε, ε ~ N(0, I): the reparametrization trick (PAPER.md §2, encoder 2).
-
-    The trunk outputs 2·dim numbers: μ and log σ². In eval mode z = μ(x) (the posterior mean).
-    """
+    """z = μ(x) + σ(x) ⊙ ε, ε ~ N(0, I): the reparametrization trick (PAPER.md §2, encoder 2). The trunk
+    outputs 2·dim numbers: μ and log σ². In eval mode z = μ(x) (the posterior mean)."""
 
     def __init__(self, sizes, rng, init="normal"):
         super().__init__()
@@ -65,11 +62,8 @@ class GaussianEncoder(nn.Module):
 
 
 class UniversalEncoder(nn.Module):
-    """z = f(x, η), η ~ N(0, I) fed as an extra input (PAPER.md §2, encoder 3).
-
-    q(z|x) = ∫ q(z|x, η) p(η) dη can then be any distribution; the noise makes the encoder stochastic
-    without a parametric form. In eval mode η = 0.
-    """
+    """z = f(x, η), η ~ N(0, I) fed as an extra input (PAPER.md §2, encoder 3): q(z|x) = ∫ q(z|x, η) p(η) dη
+    can then be any distribution, stochastic without a parametric form. In eval mode η = 0."""
 
     def __init__(self, sizes, rng, noise_dim=None, init="normal"):
         super().__init__()
@@ -92,27 +86,19 @@ ENCODERS = {"deterministic": DeterministicEncoder, "gaussian": GaussianEncoder, 
 # ---------------------------------------------------------------------------------------------------
 
 
-class Regularizer(NamedTuple):
-    """One adversarial regularizer: the discriminator `name` (an attribute of the model, and its optimizer's
-    key), `discriminate` (z -> logits, any label input bound), prior samples `real` and codes `fake` (still in
-    the encoder's graph). Its log keys: `loss`, and `prob`_real / `prob`_fake for D's mean confidences."""
-
-    name: str
-    loss: str
-    prob: str
-    discriminate: Callable
-    real: object
-    fake: Tensor
+# One adversarial regularizer: the discriminator `name` (an attribute of the model, and its optimizer's key),
+# `discriminate` (z -> logits, any label input bound), prior samples `real` and codes `fake` (still in the
+# encoder's graph). Its log keys: `loss`, and `prob`_real / `prob`_fake for D's mean confidences.
+Regularizer = namedtuple("Regularizer", "name loss prob discriminate real fake")
 
 
 class PhaseModel(nn.Module):
-    """The interface the phase updates below rely on; each variant is a declaration on it (docs/extend.md).
+    """The interface of the phase updates below; each variant is a declaration on it (docs/extend.md).
 
-    It names its top-level modules per role: `encoder_modules` (moved by reconstruction and generator),
-    `decoder_modules` (reconstruction), `discriminators` (one phase each) and `classifier_modules` (the
-    semi-supervised classification phase, if any). It defines `reconstruction_logits(x, labels)` and
-    `regularizers(x, rng, drawn, labels)`, and may add `extra_cost()` to the reconstruction loss and draw
-    samples before the reconstruction phase in `prior_batch` (handed to `regularizers` as `drawn`).
+    A variant names its top-level modules by role: `encoder_modules` (moved by reconstruction and generator),
+    `decoder_modules` (reconstruction), `discriminators` (a phase each), `classifier_modules` (classification,
+    if any); defines `reconstruction_logits(x, labels)` and `regularizers(x, rng, drawn, labels)`; and may
+    add `extra_cost()` to L_rec and draw before reconstruction in `prior_batch` (the `drawn` of regularizers).
     """
 
     encoder_modules, decoder_modules, discriminators, classifier_modules = (), (), (), ()
@@ -130,12 +116,10 @@ class PhaseModel(nn.Module):
             groups["classification"] = self.named(*self.classifier_modules)
         return groups
 
-    def extra_cost(self):
-        """A cost added to the reconstruction phase (none by default)."""
+    def extra_cost(self):  # a cost added to L_rec (none by default)
         return 0.0
 
-    def prior_batch(self, prior, n, rng, labels=None):
-        """Draws made before the reconstruction phase (none by default)."""
+    def prior_batch(self, prior, n, rng, labels=None):  # draws made before reconstruction (none by default)
         return None
 
 
@@ -174,12 +158,11 @@ class AAE(PhaseModel):
         return self.decoder(z)
 
     def reconstruction_logits(self, x, labels=None):
-        return self.decode(self.encoder(x), labels if self.decoder_classes else None)
+        return self.decode(self.encoder(x), labels)
 
     def reconstruct(self, x, labels=None):
         """Pixel probabilities of dec(enc(x)), (N, data_dim)."""
-        x = x if isinstance(x, Tensor) else to_device(x, self.device)
-        return F.sigmoid(self.decode(self.encoder(x), labels))
+        return F.sigmoid(self.reconstruction_logits(x if isinstance(x, Tensor) else to_device(x, self.device), labels))
 
     def generate(self, z, labels=None):
         """Decode prior samples: the AAE as a generative model, (N, data_dim) in [0, 1]."""
@@ -196,10 +179,8 @@ class AAE(PhaseModel):
 
     def prior_batch(self, prior, n, rng, labels=None):
         """D's one-hot label input (with a label-aware D) and n prior samples, drawn before reconstruction.
-
-        With a label-aware D and a prior that has no classes (the Gaussian), prior samples ignore the label:
-        D sees (z, y) pairs in which z is independent of y, so the encoder is pushed to keep the label out
-        of z (docs/variants.md)."""
+        A prior without classes (the Gaussian) ignores the labels: D then sees (z, y) pairs in which z is
+        independent of y, and the encoder is pushed to keep the label out of z (docs/variants.md)."""
         onehot, prior_labels = None, None
         if self.d_label_classes:
             onehot, prior_labels = label_inputs(labels, self.d_label_classes, rng)
@@ -219,21 +200,15 @@ def make_optimizers(model, optimizer="adam", lr=1e-3, d_lr=None, beta1=0.5, mome
     lr: the autoencoder's phases; d_lr (default lr): the discriminators'. lr and momentum may also be
     dicts phase -> value (the paper's SGD settings, `semisupervised.PAPER_SGD`).
     """
-    groups = model.parameter_groups()
-    d_lr = lr if d_lr is None else d_lr
-
-    def setting(value, phase):
-        return value[phase] if isinstance(value, dict) else value
-
     def make(phase, params):
-        rate = setting(lr, phase) if isinstance(lr, dict) or phase not in model.discriminators else d_lr
+        rate = lr[phase] if isinstance(lr, dict) else d_lr if d_lr and phase in model.discriminators else lr
         if optimizer == "adam":
             return optim.Adam(params, lr=rate, betas=(beta1, 0.999))
         if optimizer == "sgd":
-            return optim.SGD(params, lr=rate, momentum=setting(momentum, phase))
+            return optim.SGD(params, lr=rate, momentum=momentum[phase] if isinstance(momentum, dict) else momentum)
         raise ValueError(f"unknown optimizer {optimizer!r}; expected 'adam' or 'sgd'")
 
-    return {phase: make(phase, params) for phase, params in groups.items()}
+    return {phase: make(phase, params) for phase, params in model.parameter_groups().items()}
 
 
 def step_decays(opts, milestones=(50, 1000)):
@@ -246,14 +221,13 @@ def frozen(*modules):
     """Within this block the modules' parameters need no gradient: the graph skips their weight
     gradients (less work), and no optimizer could move them by mistake."""
     params = [p for m in modules for p in m.parameters()]
-    flags = [p.requires_grad for p in params]
     for p in params:
         p.requires_grad = False
     try:
         yield
     finally:
-        for p, flag in zip(params, flags):
-            p.requires_grad = flag
+        for p in params:
+            p.requires_grad = True  # a Parameter always requires grad outside this block
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -328,9 +302,9 @@ def generator_step(discriminators, regularizers, opt):
 
 
 def regularization_step(model, regularizers, opts):
-    """Phase 2: each discriminator learns its prior samples against its codes, then the encoder learns to
-    fool them all. One encoder pass (the regularizers' codes) serves every update: the encoder does not
-    change until the last one. Returns the losses and D's mean confidences."""
+    """Phase 2: each discriminator learns its prior samples against its codes, then the encoder learns to fool
+    them all. One encoder pass (the regularizers' codes) serves every update: the encoder does not change
+    until the last one. Returns the losses and D's mean confidences."""
     losses, probs = {}, {}
     for r in regularizers:
         losses[r.loss], probs[f"{r.prob}_real"], probs[f"{r.prob}_fake"] = discriminator_step(
@@ -344,9 +318,8 @@ def train_step(model, x, prior, rng, opts, labels=None):
 
     labels: integer labels per example. For label-regularized training (PAPER.md §2.3) -1 marks an
     unlabeled example; prior samples then come from the labeled component, and D sees the label.
-    For the supervised AAE (PAPER.md §4) the decoder reads them. prior: the AAE's p(z) (the
-    categorical models carry their own priors and take None).
-    """
+    For the supervised AAE (PAPER.md §4) the decoder reads them. prior: the AAE's p(z) (None for the
+    categorical models, which carry their own)."""
     drawn = model.prior_batch(prior, len(x), rng, labels)
     stats = {"rec": reconstruction_step(model, x, opts["reconstruction"], labels)}
     stats.update(regularization_step(model, model.regularizers(x, rng, drawn, labels), opts))
@@ -356,11 +329,9 @@ def train_step(model, x, prior, rng, opts, labels=None):
 def discriminator_warning(epoch, d_real, d_fake):
     """A message when D is stuck at chance from the start or pinned at certainty, else None.
 
-    At the game's equilibrium D outputs ½ everywhere, so ½ late in training is success; no difference
-    at all between its confidence on prior samples and on codes after the first epoch means D learned
-    nothing (a wiring or learning-rate problem). D sure of
-    every sample means the encoder gets no useful gradient from it (PAPER.md §7, diagnostics).
-    """
+    At the game's equilibrium D outputs ½ everywhere, so ½ late in training is success; no difference between
+    prior samples and codes after the first epoch means D learned nothing (a wiring or learning-rate problem).
+    D sure of every sample leaves the encoder no useful gradient (PAPER.md §7, diagnostics)."""
     if epoch == 1 and abs(d_real - d_fake) < 0.005:
         return (f"discriminator at chance after the first epoch (mean D(prior)={d_real:.3f}, "
                 f"mean D(codes)={d_fake:.3f}): is it learning? check its learning rate")
@@ -374,18 +345,13 @@ def _mean_probability(logits):
     return float(F.sigmoid(logits.detach()).data.mean())
 
 
-def _raw(x):
-    return x.data if isinstance(x, Tensor) else x
-
-
 def label_inputs(labels, n_classes_plus_one, rng):
     """The one-hot label input of a label-aware discriminator (PAPER.md §2.3), and prior labels.
 
-    Fake side: the image's label, or the extra "unlabeled" class (the last one) where labels == -1.
-    Real side: the same labels pick the prior's mixture component, so each (code, label) pair D sees
-    has a prior counterpart with the same label; for unlabeled examples the component is drawn
-    uniformly and D is told "unlabeled" on both sides. Returns (onehot, prior_labels).
-    """
+    Fake side: the image's label, or the extra "unlabeled" class (the last one) where labels == -1. Real
+    side: the same labels pick the prior's component, so each (code, label) pair D sees has a prior
+    counterpart with the same label; an unlabeled example's component is drawn uniformly and D is told
+    "unlabeled" on both sides. Returns (onehot, prior_labels)."""
     k = n_classes_plus_one - 1
     labels = np.asarray(labels)
     unlabeled = labels < 0
@@ -400,22 +366,17 @@ def label_inputs(labels, n_classes_plus_one, rng):
 # ---------------------------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def evaluating(model):
-    """Eval mode within the block; the model's previous mode after it."""
+def batched(model, fn, x, batch_size=1000):
+    """fn over x in chunks on the model's device, in eval mode and without a graph; one NumPy array.
+    The model's mode is restored afterwards."""
     was_training = model.training
     model.eval()
     try:
-        yield
+        with no_grad():
+            return np.concatenate([as_numpy(fn(to_device(x[i : i + batch_size], model.device)).data)
+                                   for i in range(0, len(x), batch_size)])
     finally:
         model.train(was_training)
-
-
-def batched(model, fn, x, batch_size=1000):
-    """fn over x in chunks on the model's device, in eval mode and without a graph; one NumPy array."""
-    with evaluating(model), no_grad():
-        return np.concatenate([as_numpy(fn(to_device(x[i : i + batch_size], model.device)).data)
-                               for i in range(0, len(x), batch_size)])
 
 
 def encode(model, x, batch_size=1000):
@@ -425,11 +386,9 @@ def encode(model, x, batch_size=1000):
 
 def reconstruction_error(model, x, batch_size=1000, labels=None):
     """Mean over images of the squared error ‖x − x̂‖² (summed over pixels)."""
-    if labels is None:
-        x_hat = batched(model, model.reconstruct, x, batch_size)
-    else:
-        x_hat = np.concatenate([batched(model, lambda c, y=labels[i : i + batch_size]: model.reconstruct(c, y),
-                                        x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
+    chunks = [(x[i : i + batch_size], None if labels is None else labels[i : i + batch_size])
+              for i in range(0, len(x), batch_size)]
+    x_hat = np.concatenate([batched(model, lambda c, y=y: model.reconstruct(c, y), xc) for xc, y in chunks])
     return float(((x_hat - x) ** 2).sum(1).mean())
 
 
@@ -446,12 +405,9 @@ def discriminator_accuracy(model, x, z_prior, labels_onehot=None):
 
 
 class VAE(nn.Module):
-    """A variational autoencoder with the AAE's networks: Gaussian encoder q(z|x), sigmoid decoder.
-
-    Trained on the negative evidence lower bound: reconstruction + KL(q(z|x) ‖ p(z)), the KL in closed
-    form for a Gaussian prior and by a one-sample Monte-Carlo estimate log q(z|x) − log p(z) otherwise
-    (the mixture), which needs the prior's density — exactly what the AAE does without.
-    """
+    """A variational autoencoder with the AAE's networks: Gaussian encoder q(z|x), sigmoid decoder. Trained on
+    the −ELBO: reconstruction + KL(q(z|x) ‖ p(z)), in closed form where the prior has one, else the one-sample
+    estimate log q(z|x) − log p(z), which needs the prior's density — exactly what the AAE does without."""
 
     def __init__(self, data_dim=784, latent_dim=2, hidden=(1000, 1000), rng=None, init="normal"):
         super().__init__()
@@ -459,12 +415,6 @@ class VAE(nn.Module):
         self.latent_dim = latent_dim
         self.encoder = GaussianEncoder([data_dim, *hidden, latent_dim], rng=rng, init=init)
         self.decoder = nn.mlp([latent_dim, *list(hidden)[::-1], data_dim], rng=rng, init=init)
-
-    def generate(self, z):
-        return F.sigmoid(self.decoder(z if isinstance(z, Tensor) else to_device(z, self.device)))
-
-    def reconstruct(self, x):
-        return F.sigmoid(self.decoder(self.encoder(x if isinstance(x, Tensor) else to_device(x, self.device))))
 
 
 def vae_loss(model, x, prior):

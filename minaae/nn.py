@@ -309,13 +309,6 @@ class Tanh(Module):
         return F.tanh(x)
 
 
-class Identity(Module):
-    """y = x (a placeholder where a layer is optional)."""
-
-    def forward(self, x):
-        return x
-
-
 def _require_rng(layer, rng):
     if rng is None or not hasattr(rng, "standard_normal"):
         raise TypeError(f"{layer}: pass the run's random generator, e.g. rng=np.random.default_rng(seed); "

@@ -1,16 +1,13 @@
 """Prior distributions p(z) that the adversarial regularization imposes on the codes (PAPER.md §2, §5).
 
-An AAE needs only to *sample* its prior (a VAE would need its density in closed form). Each prior
-draws `(n, dim)` float32 samples from an explicitly passed generator — never a global or reseeded one,
-which would hand the discriminator the same "prior" batch every time (PAPER.md §7). Integer `labels`
-choose the mixture component or swiss-roll segment, for label-regularized training (PAPER.md §2.3).
-
-The samples live where the generator lives: a NumPy generator gives NumPy arrays, a CuPy one CuPy
-arrays (labels are moved to meet its draws; Categorical given labels draws nothing and stays with them).
-Each prior owns its geometry, so nothing outside this file knows a prior's shape: `log_density` (NumPy,
-for plots and checks), `log_prob` (differentiable, for the VAE), `label_of` (the component or segment a
-point lies in) and `tour` (points along its axes, to decode). `PRIORS` names them for the command line;
-a new prior is one class here plus its entry in `PRIORS` (docs/extend.md).
+An AAE needs only to *sample* its prior (a VAE needs its density). Each prior draws `(n, dim)` float32
+samples from an explicitly passed generator — never a global or reseeded one, which would hand the
+discriminator the same "prior" batch every time (PAPER.md §7) — where the generator lives (NumPy or CuPy;
+Categorical given labels draws nothing and stays with them). Integer `labels` choose the mixture component
+or swiss-roll segment, for label-regularized training (PAPER.md §2.3). Each prior owns its geometry:
+`log_density` (NumPy, for plots and checks), `log_prob` (differentiable, for the VAE), `label_of` (the
+component or segment of a point), `tour` (points along its axes, to decode). `PRIORS` names them for the
+command line; a new prior is one class here and its entry in `PRIORS` (docs/extend.md).
 """
 
 import math
@@ -71,23 +68,17 @@ def _logsumexp_rows(a):
 
 
 class Prior:
-    """What every prior offers; a prior without classes (n_classes None) or a density says so in one line."""
+    """What every prior offers besides `sample(n, rng, labels=None)`; the defaults say what it lacks."""
 
-    n_classes = None
+    n_classes = None  # or the number of components (segments) that labels choose
 
-    def sample(self, n, rng, labels=None):
-        raise NotImplementedError
-
-    def gaussian_kl(self, mu, logvar):
-        """KL(N(μ, σ²) ‖ p) in closed form (a Tensor), or None when there is none: the VAE then estimates it."""
+    def gaussian_kl(self, mu, logvar):  # KL(N(μ, σ²) ‖ p) in closed form, or None: the VAE then estimates it
         return None
 
-    def log_prob(self, z):
-        """log p(z) as a differentiable function of a Tensor z (N, dim) -> (N,)."""
+    def log_prob(self, z):  # log p(z), differentiable: Tensor z (N, dim) -> (N,)
         raise ValueError(f"{type(self).__name__}: no differentiable density")
 
-    def label_of(self, z):
-        """The component (or segment) each point of z (N, dim) lies in, (N,) integers."""
+    def label_of(self, z):  # the component (or segment) of each point of z (N, dim), (N,) integers
         raise ValueError(f"{type(self).__name__}: this prior has no classes")
 
 
@@ -161,13 +152,9 @@ class GaussianMixture(Prior):
         return self.radius * np.stack([c, s], axis=1)
 
     def component_log_probs(self, z):
-        """log N_k(z) for every component k, differentiable: Tensor z (N, 2) -> (N, n_components).
-
-        z − centre_k is rotated back into component k's frame (along its axis, across it), where the
-        component is the axis-aligned N(0, diag(std[0]², std[1]²)).
-        """
-        angles = 2 * np.pi * np.arange(self.n_classes) / self.n_classes
-        c, s = (Tensor(like(f(angles).astype(z.dtype), z.data)) for f in (np.cos, np.sin))
+        """log N_k(z) for every component k, differentiable: Tensor z (N, 2) -> (N, n_components). z − centre_k
+        is rotated into component k's frame (along its axis, across it): there it is N(0, diag(std²))."""
+        c, s = (Tensor(like(a.astype(z.dtype), z.data)) for a in self._rotations(np.arange(self.n_classes)))
         dx = z[:, 0:1] - self.radius * c  # (N, K): offsets from every centre
         dy = z[:, 1:2] - self.radius * s
         along, across = dx * c + dy * s, dy * c - dx * s
@@ -192,11 +179,10 @@ class GaussianMixture(Prior):
         return self.component_log_densities(z).argmax(1)
 
     def tour(self, steps=12):
-        """Points outward along each component's axis: (n_components · steps, 2), one row per component."""
-        radii = np.linspace(0.2, 2.6, steps)
-        angles = 2 * np.pi * np.arange(self.n_classes) / self.n_classes
-        z = np.array([r * np.array([np.cos(a), np.sin(a)]) for a in angles for r in radii])
-        return z.astype(np.float32), self.n_classes
+        """Points outward along each component's axis, (n_components · steps, 2), and the rows to show them in."""
+        c, s = self._rotations(np.repeat(np.arange(self.n_classes), steps))
+        r = np.tile(np.linspace(0.2, 2.6, steps), self.n_classes)
+        return np.stack([r * c, r * s], axis=1).astype(np.float32), self.n_classes
 
 
 class SwissRoll(Prior):
@@ -255,8 +241,7 @@ class SwissRoll(Prior):
 
     def label_of(self, z):
         """The segment of each point of z (N, 2), read from its radius 3√u, (N,) integers."""
-        z = np.asarray(z)
-        u = (np.hypot(z[:, 0], z[:, 1]) / 3) ** 2
+        u = (np.hypot(*np.asarray(z).T) / 3) ** 2  # radius 3√u
         return np.clip((u * self.n_classes).astype(int), 0, self.n_classes - 1)
 
     def tour(self, steps=100, rows=5):

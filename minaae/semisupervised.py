@@ -16,7 +16,7 @@ import numpy as np
 from . import aae, nn, priors
 from . import functional as F
 from .aae import PhaseModel, Regularizer, batched
-from .autograd import Tensor, no_grad
+from .autograd import Tensor, _raw, no_grad
 from .backend import as_numpy, get_array_module, like, to_device
 
 
@@ -27,17 +27,14 @@ class CategoricalAAE(PhaseModel):
     input_noise: std of Gaussian noise on the encoder's input in training (PAPER.md §5: 0.3);
     input_dropout / batch_norm: the clustering settings of PAPER.md §5 (input dropout 0.2, batch
     normalization in the encoder only — never in a discriminator, PAPER.md §7).
-    joint_discriminator (our addition, not in the paper; docs/variants.md): D_gauss judges the pair
-    [z, y] against [N(0, I) sample, independent Cat sample], so q(z, y) is matched to p(z) p(y) and z
-    cannot carry the class. The paper's D_gauss sees z alone.
-    output_batch_norm: batch normalization on the encoder's two outputs — the cluster logits before the
-    softmax, and the style code (a recipe of two public reimplementations of the clustering model, not
-    stated in the paper; docs/variants.md). A logit layer whose batch statistics are pinned cannot push
-    one cluster's logit far above the rest for every image, so clusters stay alive and q(y|x) stays soft.
-    d_input_noise: std of Gaussian noise on both discriminators' inputs in training, real and fake alike
-    (PAPER.md §7: reported to stabilize D; 0, the paper's model, by default). D_cat can then no longer tell
-    an exact one-hot from a nearly one-hot softmax, so the encoder is not pushed to saturate q(y|x) — a
-    saturated softmax passes no gradient that could move an image to another (or a dead) cluster.
+    joint_discriminator (ours, not the paper's; docs/variants.md): D_gauss judges [z, y] against [N(0, I),
+    independent Cat] samples, so q(z, y) is matched to p(z) p(y) and z cannot carry the class.
+    output_batch_norm: batch normalization on the cluster logits and the style code (a recipe of two public
+    reimplementations, not stated in the paper; docs/variants.md): logits whose batch statistics are pinned
+    cannot push one cluster above the rest for every image, so clusters stay alive and q(y|x) stays soft.
+    d_input_noise: std of Gaussian noise on both discriminators' inputs in training (PAPER.md §7; 0, the
+    paper's model, by default). D_cat can then not tell a one-hot from a nearly one-hot softmax, so the
+    encoder is not pushed to saturate q(y|x), whose gradient could then no longer move an image's cluster.
     """
 
     encoder_modules = ("trunk", "y_head", "z_head", "y_norm", "z_norm")  # the norms only with output_batch_norm
@@ -82,8 +79,7 @@ class CategoricalAAE(PhaseModel):
             return self.y_norm(self.y_head(h)), self.z_norm(self.z_head(h))
         return self.y_head(h), self.z_head(h)
 
-    def decoder_input(self, n_classes, style_dim):
-        """The width of the decoder's input: [y, z]."""
+    def decoder_input(self, n_classes, style_dim):  # the decoder reads [y, z]
         return n_classes + style_dim
 
     def decode(self, y, z):
@@ -135,8 +131,7 @@ class DimReductionAAE(CategoricalAAE):
         """W_Cᵀ y + z: (N, m) @ (m, n) + (N, n)."""
         return y @ self.heads + z
 
-    def decoder_input(self, n_classes, style_dim):
-        """The decoder reads the n-D representation alone."""
+    def decoder_input(self, n_classes, style_dim):  # the decoder reads the n-D representation alone
         return style_dim
 
     def decode(self, y, z):
@@ -165,24 +160,18 @@ def cluster_head_penalty(heads, eta):
 def classification_step(model, x, labels, opt):
     """Phase 3 (semi-supervised only): cross-entropy of q(y|x) on a labeled batch."""
     opt.zero_grad()
-    y_logits, _ = model.encode(x)
-    loss = F.cross_entropy(y_logits, labels)
+    loss = F.cross_entropy(model.encode(x)[0], labels)
     loss.backward()
     opt.step()
     return loss.item()
 
 
 def train_step(model, x, rng, opts, labeled=None):
-    """One mini-batch: reconstruction and regularization (`aae.train_step`), then, when `labeled` =
-    (x_l, y_l), classification."""
+    """One mini-batch: reconstruction and regularization (`aae.train_step`), then classification of `labeled`."""
     stats = aae.train_step(model, x, None, rng, opts)
     if labeled is not None:
         stats["ce"] = classification_step(model, *labeled, opts["classification"])
     return stats
-
-
-def _raw(x):
-    return x.data if isinstance(x, Tensor) else x
 
 
 # The paper's SGD (PAPER.md §5), for aae.make_optimizers(model, **PAPER_SGD): momentum 0.9 for reconstruction

@@ -471,7 +471,7 @@ def float64_net(rng):
                          nn.Tanh(), nn.Linear(5, 4, rng=rng, dtype=np.float64, init="he"), nn.LeakyReLU(0.2),
                          nn.Linear(4, 4, rng=rng, dtype=np.float64, init="glorot"), nn.Sigmoid(),
                          nn.Linear(4, 3, rng=rng, dtype=np.float64, init="he"), nn.ReLU(),
-                         nn.Linear(3, 2, rng=rng, dtype=np.float64, init="glorot"), nn.Identity())
+                         nn.Linear(3, 2, rng=rng, dtype=np.float64, init="glorot"))
 
 
 def resolve(model, dotted):
