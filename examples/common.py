@@ -55,8 +55,8 @@ def add_lr_flags(p, lr, sgd=False):
     generator, classification), --d-lr (Adam, the discriminators; default --lr) and, where the paper's
     SGD settings apply (`sgd`), --optimizer."""
     p.add_argument("--lr", type=positive_float, default=lr, help="Adam's learning rate of the autoencoder's phases")
-    p.add_argument("--d-lr", type=positive_float, default=None, help="Adam's learning rate of the discriminators "
-                   "(default: --lr)")
+    p.add_argument("--d-lr", type=positive_float, default=None,
+                   help="Adam's learning rate of the discriminators; None: the same as --lr")
     if sgd:
         p.add_argument("--optimizer", choices=["adam", "sgd"], default="adam",
                        help="sgd: the paper's SGD with its own learning rates (docs/optim.md), not --lr/--d-lr")

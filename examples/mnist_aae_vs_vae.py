@@ -30,7 +30,6 @@ def main(argv=None):
     args = parse_args(argv)
     ds = load(args)
     root, start = args.out, time.perf_counter()
-    run_args = argparse.Namespace(**vars(args))  # each model's own --out; args keeps the root
     panels, titles, results = [], [], {}
     for prior_name in ("gaussian", "mixture"):
         prior = priors.make_prior(prior_name, 2)
@@ -38,7 +37,7 @@ def main(argv=None):
         z_prior = prior.sample(len(ds.x_test), rng=eval_rng)
         for kind in ("aae", "vae"):
             rng = np.random.default_rng(args.seed)
-            run_args.out = os.path.join(root, f"{kind}_{prior_name}")
+            run_args = argparse.Namespace(**{**vars(args), "out": os.path.join(root, f"{kind}_{prior_name}")})
             if kind == "aae":
                 model = aae.AAE(784, 2, (args.hidden, args.hidden), rng=rng).to(args.device)
                 opts = make_optimizers(args, model, beta1=0.5)

@@ -8,8 +8,8 @@ An autoencoder (encoder q(z|x), decoder p(x|z)) is trained on two objectives at 
    fool it. This drives the aggregated posterior q(z) = ∫ q(z|x) p_d(x) dx toward p(z).
 
 Each mini-batch runs the phases of §3, each with its own optimizer and touching only its own networks:
-`reconstruction_step` (encoder + decoder), `discriminator_step` (D), `generator_step` (encoder).
-The real/fake convention is named once, here: REAL = 1 for prior samples, FAKE = 0 for codes.
+`reconstruction_step` (encoder + decoder), `discriminator_step` (each D), `generator_step` (encoder); they
+serve every variant through one interface, `PhaseModel`. REAL = 1 for prior samples, FAKE = 0 for codes.
 """
 
 import contextlib
@@ -126,12 +126,10 @@ class PhaseModel(nn.Module):
 class AAE(PhaseModel):
     """Encoder, decoder (logits of the pixels) and discriminator (one logit) on the code space.
 
-    dims: data_dim -> hidden... -> latent_dim for the encoder, the reverse for the decoder, and
-    latent_dim (+ label classes, PAPER.md §2.3) -> hidden... -> 1 for the discriminator.
-    `d_label_classes` > 0 turns on label information in the regularization: D then also reads a
-    one-hot of that many classes (the last class means "unlabeled").
-    `decoder_classes` > 0 makes the supervised AAE of PAPER.md §4: the decoder reads the one-hot label
-    beside z, so z is left to carry the style alone.
+    dims: data_dim -> hidden... -> latent_dim for the encoder, the reverse for the decoder, and latent_dim
+    (+ label classes, PAPER.md §2.3) -> hidden... -> 1 for the discriminator. `d_label_classes` > 0: D also
+    reads a one-hot of that many classes (the last means "unlabeled"). `decoder_classes` > 0: the supervised
+    AAE of PAPER.md §4, whose decoder reads the one-hot label beside z, leaving z to carry the style alone.
     """
 
     encoder_modules, decoder_modules, discriminators = ("encoder",), ("decoder",), ("discriminator",)
@@ -356,9 +354,7 @@ def label_inputs(labels, n_classes_plus_one, rng):
     labels = np.asarray(labels)
     unlabeled = labels < 0
     prior_labels = np.where(unlabeled, rng.integers(0, k, size=labels.shape), labels)
-    code = np.where(unlabeled, k, labels)
-    onehot = F.one_hot(code, n_classes_plus_one)
-    return onehot, prior_labels
+    return F.one_hot(np.where(unlabeled, k, labels), n_classes_plus_one), prior_labels
 
 
 # ---------------------------------------------------------------------------------------------------

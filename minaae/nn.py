@@ -39,18 +39,14 @@ def glorot_uniform(shape, rng, dtype=np.float32):
     return rng.uniform(-limit, limit, shape).astype(dtype)
 
 
-INITS = ("normal", "he", "glorot")
+INITS = {"he": he_normal, "glorot": glorot_uniform, "normal": None}  # "normal" takes the std
 
 
 def init_weight(init, shape, rng, std=0.01, dtype=np.float32):
     """The weight array of one layer for init in INITS; `std` is used by "normal" only."""
-    if init == "normal":
-        return normal_(shape, std, rng, dtype)
-    if init == "he":
-        return he_normal(shape, rng, dtype)
-    if init == "glorot":
-        return glorot_uniform(shape, rng, dtype)
-    raise ValueError(f"unknown init {init!r}; expected one of {sorted(INITS)}")
+    if init not in INITS:
+        raise ValueError(f"unknown init {init!r}; expected one of {sorted(INITS)}")
+    return normal_(shape, std, rng, dtype) if init == "normal" else INITS[init](shape, rng, dtype)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -388,13 +384,12 @@ class BatchNorm1d(Module):
         return f"{self.num_features}, momentum={self.momentum}, eps={self.eps}"
 
 
-def mlp(sizes, activation=ReLU, final=None, rng=None, init="normal", std=0.01, dtype=np.float32):
+def mlp(sizes, activation=ReLU, rng=None, init="normal", std=0.01, dtype=np.float32):
     """Linear layers of the given sizes with `activation()` between them, as a Sequential.
 
     mlp([784, 1000, 1000, 8]) is Linear(784, 1000), ReLU, Linear(1000, 1000), ReLU, Linear(1000, 8): the
-    paper's networks (PAPER.md §5). final: an optional module applied after the last layer (None: the
-    output is linear — logits or codes). All layers draw from one generator, `rng` (None: seeded with 0),
-    so that no two layers get the same weights.
+    paper's networks (PAPER.md §5), whose output is linear (logits or codes). All layers draw from one
+    generator, `rng` (None: seeded with 0), so that no two layers get the same weights.
     """
     if len(sizes) < 2:
         raise ValueError(f"mlp: needs at least an input and an output size, got {sizes}")
@@ -404,6 +399,4 @@ def mlp(sizes, activation=ReLU, final=None, rng=None, init="normal", std=0.01, d
         layers.append(Linear(n_in, n_out, init=init, std=std, rng=rng, dtype=dtype))
         if i < len(sizes) - 2:
             layers.append(activation())
-    if final is not None:
-        layers.append(final)
     return Sequential(*layers)

@@ -174,10 +174,9 @@ def train_step(model, x, rng, opts, labeled=None):
     return stats
 
 
-# The paper's SGD (PAPER.md §5), for aae.make_optimizers(model, **PAPER_SGD): momentum 0.9 for reconstruction
-# and classification, 0.1 for the adversarial networks; learning rates 0.01 (reconstruction), 0.1 (the rest),
-# divided by 10 at epochs 50 and 1000 (aae.step_decays). Adam instead: lr 1e-4 and β1 = 0.1 for every phase
-# (PAPER.md §7, a setting that worked for others): aae.make_optimizers(model, "adam", lr=1e-4, beta1=0.1).
+# The paper's SGD (PAPER.md §5), for aae.make_optimizers(model, **PAPER_SGD): momentum 0.9 for reconstruction and
+# classification, 0.1 for the adversarial networks; lr 0.01 (reconstruction), 0.1 (the rest), ÷10 at epochs 50
+# and 1000 (aae.step_decays). Or Adam, lr 1e-4 and β1 = 0.1 for every phase (PAPER.md §7: worked for others).
 PAPER_SGD = {"optimizer": "sgd",
              "lr": {"reconstruction": 0.01, "d_cat": 0.1, "d_gauss": 0.1, "generator": 0.1, "classification": 0.1},
              "momentum": {"reconstruction": 0.9, "d_cat": 0.1, "d_gauss": 0.1, "generator": 0.1,

@@ -76,7 +76,7 @@ def test_mlp_parameter_names_are_deterministic_and_ordered():
 
 def test_mlp_forward_is_the_numpy_composition_of_its_layers():
     rng = np.random.default_rng(1)
-    model = nn.mlp([6, 5, 4, 2], rng=rng, activation=nn.LeakyReLU, final=nn.Sigmoid())
+    model = nn.Sequential(*nn.mlp([6, 5, 4, 2], rng=rng, activation=nn.LeakyReLU), nn.Sigmoid())
     assert [type(m).__name__ for m in model] == ["Linear", "LeakyReLU", "Linear", "LeakyReLU", "Linear", "Sigmoid"]
     for p in model.parameters():
         p.data[...] = rng.standard_normal(p.shape)
