@@ -243,7 +243,8 @@ def test_validation_split_is_capped_at_10000(tmp_path):
     rng = np.random.default_rng(4)
     arrays = dict(zip(STEMS, (rng.integers(0, 256, (60_006, 1, 1)), rng.integers(0, 10, 60_006),
                               rng.integers(0, 256, (3, 1, 1)), rng.integers(0, 10, 3))))
-    ds = data.load_mnist(str(make_idx_folder(tmp_path / "d", arrays)), cache_dir=str(tmp_path / "cache"))
+    ds = data.load_mnist(str(make_idx_folder(tmp_path / "d", arrays)), cache_dir=str(tmp_path / "cache"),
+                         image_shape=None)
     assert (len(ds.x_train), len(ds.x_val)) == (50_006, 10_000)
     np.testing.assert_array_equal(ds.y_val, arrays["train-labels-idx1-ubyte"][-10_000:])
 
