@@ -13,16 +13,18 @@ import os
 import time
 
 import numpy as np
-from common import check_common, fit, load, parser, positive_float, positive_int
+from common import check_common, fit, load, parser, positive_float, positive_int, public_args, report_files, run
 
 from minaae import aae, data, metrics, optim, plot, priors, train
+
+PRIORS, KINDS = ("gaussian", "mixture"), ("aae", "vae")
 
 
 def parse_args(argv=None):
     p = parser(__doc__, epochs=5, out="runs/mnist_aae_vs_vae")
     p.add_argument("--hidden", type=positive_int, default=500)
     p.add_argument("--lr", type=positive_float, default=1e-3)
-    return check_common(p, p.parse_args(argv))
+    return check_common(p, p.parse_args(argv), runs=[f"{kind}_{prior}" for prior in PRIORS for kind in KINDS])
 
 
 def main(argv=None):
@@ -30,11 +32,11 @@ def main(argv=None):
     ds = load(args)
     root, start = args.out, time.perf_counter()
     panels, titles, results = [], [], {}
-    for prior_name in ("gaussian", "mixture"):
+    for prior_name in PRIORS:
         prior = priors.make_prior(prior_name, 2)
         eval_rng = np.random.default_rng(args.seed + 1)
         z_prior = prior.sample(len(ds.x_test), rng=eval_rng)
-        for kind in ("aae", "vae"):
+        for kind in KINDS:
             rng = np.random.default_rng(args.seed)
             args.out = os.path.join(root, f"{kind}_{prior_name}")
             if kind == "aae":
@@ -58,11 +60,11 @@ def main(argv=None):
     plot.plot_side_by_side(os.path.join(root, "aae_vs_vae.png"), panels, titles)
     train.write_json_atomic(os.path.join(root, "metrics.json"), {
         **results, "epochs": args.epochs, "process_wall_time_s": round(time.perf_counter() - start, 1),
-        "args": vars(args), "seed": args.seed})
+        "args": public_args(args), "seed": args.seed})
     for name, r in results.items():
         print(f"{name}: MMD to the prior {r['mmd_codes_vs_prior']:.4f}")
-    print(f"figure: {os.path.join(root, 'aae_vs_vae.png')}")
+    report_files(root)
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -13,7 +13,18 @@ import os
 import time
 
 import numpy as np
-from common import add_categorical_flags, check_common, fit, load, parser, positive_float, positive_int, write_metrics
+from common import (
+    add_categorical_flags,
+    check_common,
+    fit,
+    load,
+    parser,
+    positive_float,
+    positive_int,
+    report_files,
+    run,
+    write_metrics,
+)
 
 from minaae import data, metrics, plot
 from minaae import semisupervised as ss
@@ -76,8 +87,9 @@ def main(argv=None):
     write_metrics(args, history, start, {k: final[k] for k in ("test_error", "test_error_majority", "clusters_used")
                                          if k in final})  # runs logged before clusters_used lack it
     print(f"clustering test error {100 * final['test_error']:.2f}% (majority vote "
-          f"{100 * final['test_error_majority']:.2f}%) with {args.clusters} clusters; outputs in {args.out}")
+          f"{100 * final['test_error_majority']:.2f}%) with {args.clusters} clusters")
+    report_files(args.out)
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

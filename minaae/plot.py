@@ -2,7 +2,8 @@
 cluster rows), reconstructions, the 2-D manifold, and training curves.
 
 Every function takes NumPy arrays (CuPy arrays are copied to the host), writes one PNG (or, for the
-codes' evolution over training, one animated GIF) atomically and returns its path. Figures are `matplotlib.figure.Figure` objects drawn on an Agg canvas: they never touch
+codes' evolution over training, one animated GIF) atomically and returns its path.
+Figures are `matplotlib.figure.Figure` objects drawn on an Agg canvas: they never touch
 a display or pyplot's global list of open figures, so nothing is left open once a function returns.
 """
 
