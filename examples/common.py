@@ -109,13 +109,9 @@ def add_categorical_flags(p, decay_help="epochs after which every lr is divided 
                         "0: the paper's model")
 
 
-def check_common(p, args, runs=("",)):
-    """Checks that argparse's types cannot express, made before any data is loaded; exits with one line.
-
-    runs: the subfolders of --out that hold a checkpoint each ("" for --out itself). With --resume, flags
-    that define the run are compared with the checkpoint's record, and learning rates not given on this
-    command line take their saved values.
-    """
+def check_common(p, args):
+    """Checks that argparse's types cannot express; exits with a one-line message. (The checks that look
+    at --out are `load`'s: parsing touches no file.)"""
     try:
         check_device(args.device)
     except ValueError as e:
@@ -129,8 +125,16 @@ def check_common(p, args, runs=("",)):
                 "an epoch would have no mini-batches")
     if args.resume and args.overwrite:
         p.error("--resume continues the run in --out, --overwrite starts it over: give one of them")
+    args._given = p.given  # which flags the command line gave (for learning rates on resume)
+    return args
+
+
+def check_out(args, runs=("",)):
+    """--out must be writable and must not hold another run unless --resume or --overwrite; exits with one
+    line. runs: the subfolders of --out that hold a checkpoint each ("" for --out itself). With --resume,
+    flags that define the run are compared with the checkpoint's record, and learning rates not given on
+    this command line take their saved values."""
     _check_writable(args.out)
-    args._given = p.given
     for sub in runs:
         folder = os.path.join(args.out, sub) if sub else args.out
         checkpoint = os.path.join(folder, "checkpoint.npz")
@@ -141,7 +145,6 @@ def check_common(p, args, runs=("",)):
                      "it with --resume, choose another --out, or start it over with --overwrite")
         if args.resume:
             _adopt_saved(args, checkpoint)
-    return args
 
 
 def _check_writable(out):
@@ -224,7 +227,9 @@ def public_args(args):
     return {k: v for k, v in vars(args).items() if not k.startswith("_")}
 
 
-def load(args):
+def load(args, runs=("",)):
+    """The data set of --data-dir (or MNIST), after `check_out`: nothing is read for a run that cannot go on."""
+    check_out(args, runs)
     try:
         return data.load_mnist(args.data_dir, train_size=args.train_size)
     except data.DataError as e:
@@ -289,13 +294,20 @@ def snapshots(args, encode, labels, prior_samples=None):
 
 
 def report_files(out):
-    """The closing line of every example: the files this run wrote in `out` (and its subfolders)."""
-    written = sorted(os.path.relpath(os.path.join(folder, f), out) for folder, _, files in os.walk(out)
-                     for f in files if os.path.getmtime(os.path.join(folder, f)) >= STARTED)
-    frames = sum(f.startswith("snapshots" + os.sep) for f in written)
-    written = [f for f in written if not f.startswith("snapshots" + os.sep)] + \
-        ([f"snapshots/ ({frames} frame{'s' if frames > 1 else ''})"] if frames else [])
-    print(f"wrote in {out}: {', '.join(written) if written else 'nothing'}")
+    """The closing line of every example: the files this run wrote in `out` (and its subfolders); the frames
+    of a snapshots/ folder are counted, not named."""
+    written, frames = [], {}
+    for folder, _, files in os.walk(out):
+        for f in files:
+            path = os.path.join(folder, f)
+            if os.path.getmtime(path) < STARTED:
+                continue
+            if os.path.basename(folder) == "snapshots":
+                frames[folder] = frames.get(folder, 0) + 1
+            else:
+                written.append(os.path.relpath(path, out))
+    written += [f"{os.path.relpath(folder, out)}/ ({n} frame{'s' if n > 1 else ''})" for folder, n in frames.items()]
+    print(f"wrote in {out}: {', '.join(sorted(written)) if written else 'nothing'}")
 
 
 def run(main):

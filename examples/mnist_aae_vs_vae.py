@@ -13,7 +13,18 @@ import os
 import time
 
 import numpy as np
-from common import check_common, fit, load, parser, positive_float, positive_int, public_args, report_files, run
+from common import (
+    check_common,
+    fit,
+    load,
+    parser,
+    positive_float,
+    positive_int,
+    public_args,
+    report_files,
+    run,
+    snapshots,
+)
 
 from minaae import aae, data, metrics, optim, plot, priors, train
 
@@ -21,15 +32,15 @@ PRIORS, KINDS = ("gaussian", "mixture"), ("aae", "vae")
 
 
 def parse_args(argv=None):
-    p = parser(__doc__, epochs=5, out="runs/mnist_aae_vs_vae")
+    p = parser(__doc__, epochs=5, out="runs/mnist_aae_vs_vae", snapshots=True)
     p.add_argument("--hidden", type=positive_int, default=500)
     p.add_argument("--lr", type=positive_float, default=1e-3)
-    return check_common(p, p.parse_args(argv), runs=[f"{kind}_{prior}" for prior in PRIORS for kind in KINDS])
+    return check_common(p, p.parse_args(argv))
 
 
 def main(argv=None):
     args = parse_args(argv)
-    ds = load(args)
+    ds = load(args, runs=[f"{kind}_{prior}" for prior in PRIORS for kind in KINDS])
     root, start = args.out, time.perf_counter()
     panels, titles, results = [], [], {}
     for prior_name in PRIORS:
@@ -48,8 +59,11 @@ def main(argv=None):
                 opts = {"elbo": optim.Adam(model.named_parameters(), lr=args.lr)}
                 step = lambda b, m=model, o=opts, p=prior: aae.vae_step(m, b[0], p, o["elbo"])  # noqa: E731
             print(f"--- {kind.upper()}, {prior_name} prior")
-            fit(args, model, step, lambda r=rng: data.batches(ds.x_train, batch_size=args.batch_size, rng=r),
-                opts, rng)
+            snapshot, animate = snapshots(args, lambda m=model: aae.encode(m.eval(), ds.x_test), ds.y_test,
+                                          prior.sample(20000, rng=np.random.default_rng(args.seed + 2)))
+            history = fit(args, model, step, lambda r=rng: data.batches(ds.x_train, batch_size=args.batch_size,
+                                                                        rng=r), opts, rng, on_epoch=snapshot)
+            animate(len(history))
             model.eval()
             codes = aae.encode(model, ds.x_test)
             results[f"{kind}_{prior_name}"] = {"mmd_codes_vs_prior": metrics.mmd_rbf(codes[:2000], z_prior[:2000]),
