@@ -200,3 +200,25 @@ def test_no_snapshots_writes_none(tmp_path):
     out = str(tmp_path / "run")
     assert run("mnist_aae.py", "--epochs", "1", *TINY, "--out", out, "--no-snapshots").returncode == 0
     assert not os.path.exists(os.path.join(out, "snapshots")) and not os.path.exists(os.path.join(out, "codes.gif"))
+
+
+@pytest.mark.parametrize("script, extra", [
+    ("mnist_aae.py", []),  # with its default --snapshots
+    ("mnist_semisupervised.py", ["--labels", "100", "--decay-at", "1"]),  # a labeled subset, a decay
+    ("mnist_clustering.py", []),
+    ("mnist_label_regularized.py", ["--labeled", "100"]),
+])
+def test_a_resumed_example_equals_the_uninterrupted_run_bit_for_bit(tmp_path, script, extra):
+    straight, split = str(tmp_path / "straight"), str(tmp_path / "split")
+    assert run(script, "--epochs", "2", *TINY, *extra, "--out", straight).returncode == 0
+    assert run(script, "--epochs", "1", *TINY, *extra, "--out", split).returncode == 0
+    resumed = run(script, "--epochs", "2", *TINY, *extra, "--out", split, "--resume")
+    assert resumed.returncode == 0 and "resumed from" in resumed.stdout, resumed.stderr[-2000:]
+    with np.load(os.path.join(straight, "checkpoint.npz")) as a, np.load(os.path.join(split, "checkpoint.npz")) as b:
+        assert a.files == b.files
+        for name in a.files:
+            if name != "meta":
+                assert np.array_equal(a[name], b[name]), name
+        meta_a, meta_b = (json.loads(f["meta"].tobytes().decode()) for f in (a, b))
+    assert meta_a["rng"] == meta_b["rng"]
+    assert {k: v for k, v in meta_a.items() if k != "state"} == {k: v for k, v in meta_b.items() if k != "state"}

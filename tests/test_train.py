@@ -213,3 +213,12 @@ def test_the_progress_bar_shows_the_epochs_total_and_an_eta(tmp_path, capsys):
     train.fit(model, step, batches, 1, opts, rng, str(tmp_path), progress=True)
     err = capsys.readouterr().err
     assert re.search(r"epoch 1/1: +\d+%\|.*\| \d/4 \[\d\d:\d\d<", err), err  # done/total [elapsed<remaining
+
+
+def test_a_checkpoint_of_a_model_with_other_layers_is_a_clear_error_not_a_key_error(tmp_path):
+    """A toggled layer (e.g. batch normalization) changes the parameter names, not only their shapes."""
+    model, opts, rng, step, batches = setup()
+    train.fit(model, step, batches, 1, opts, rng, str(tmp_path), progress=False)
+    deeper = aae.AAE(12, 2, (16, 16), rng=rng)
+    with pytest.raises(train.CheckpointError, match="does not fit this model.*missing keys"):
+        train.load_checkpoint(str(tmp_path / "checkpoint.npz"), deeper, aae.make_optimizers(deeper), rng)
