@@ -222,3 +222,14 @@ def test_a_resumed_example_equals_the_uninterrupted_run_bit_for_bit(tmp_path, sc
         meta_a, meta_b = (json.loads(f["meta"].tobytes().decode()) for f in (a, b))
     assert meta_a["rng"] == meta_b["rng"]
     assert {k: v for k, v in meta_a.items() if k != "state"} == {k: v for k, v in meta_b.items() if k != "state"}
+
+
+def test_every_test_named_in_docs_reliability_exists():
+    import re
+
+    page = open(os.path.join(ROOT, "docs", "reliability.md")).read()
+    named = re.findall(r"`(test_\w+\.py)::(test_\w+)`", page)
+    assert len(named) >= 30
+    for file, name in named:
+        source = open(os.path.join(ROOT, "tests", file)).read()
+        assert re.search(rf"^def {name}\(", source, re.M), f"docs/reliability.md names {file}::{name}, which is missing"
