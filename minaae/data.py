@@ -297,6 +297,7 @@ def _read_cache(path):
 
 def _write_cache(path, arrays):
     try:
+        remove_temporaries(os.path.dirname(path))  # a cache write killed half way left one
         atomic_write(path, lambda tmp: np.savez(tmp, **arrays))
     except OSError:  # a read-only home is no reason to fail: the data is in memory
         pass

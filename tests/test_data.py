@@ -486,6 +486,14 @@ def test_replaced_files_are_read_again_even_with_the_same_size_and_time(tmp_path
     assert not np.array_equal(again.x_train, first.x_train)
 
 
+def test_a_cache_write_removes_the_temporaries_of_killed_writes(tmp_path):
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / ".minaae-k1ll3d.npz").write_bytes(b"half a cache")
+    load_folder = make_idx_folder(tmp_path / "d")
+    data.load_mnist(str(load_folder), cache_dir=str(tmp_path / "cache"))
+    assert [f for f in os.listdir(tmp_path / "cache") if not f.endswith(".npz") or f.startswith(".")] == []
+
+
 def test_a_corrupt_cache_that_cannot_be_deleted_is_skipped_with_a_warning(tmp_path, monkeypatch, capsys):
     folder = make_idx_folder(tmp_path / "d")
     first = load(folder)
