@@ -13,13 +13,25 @@ import os
 import time
 
 import numpy as np
-from common import add_lr_flags, check_common, fit, load, make_optimizers, parser, positive_int, write_metrics
+from common import (
+    add_lr_flags,
+    check_common,
+    fit,
+    load,
+    make_optimizers,
+    parser,
+    positive_int,
+    report_files,
+    run,
+    snapshots,
+    write_metrics,
+)
 
 from minaae import aae, data, metrics, plot, priors
 
 
 def parse_args(argv=None):
-    p = parser(__doc__, epochs=10, out="runs/mnist_aae")
+    p = parser(__doc__, epochs=10, out="runs/mnist_aae", snapshots=True)
     p.add_argument("--prior", choices=list(priors.PRIORS), default="mixture")
     p.add_argument("--latent-dim", type=positive_int, default=2, help="mixture and swissroll are 2-D")
     p.add_argument("--encoder", choices=["deterministic", "gaussian", "universal"], default="deterministic")
@@ -30,6 +42,8 @@ def parse_args(argv=None):
         priors.make_prior(args.prior, args.latent_dim)
     except ValueError as e:
         p.error(f"--prior {args.prior} with --latent-dim {args.latent_dim}: {e}")
+    if args.latent_dim != 2 and "snapshots" not in p.given:  # on by default for 2-D codes only
+        args.snapshots = False
     return args
 
 
@@ -54,13 +68,18 @@ def main(argv=None):
         m.eval()
         return {"val_rec_error": aae.reconstruction_error(m, ds.x_val)}
 
-    def warn(record):
+    snapshot, animate = snapshots(args, lambda: aae.encode(model.eval(), ds.x_test), ds.y_test,
+                                  prior.sample(20000, rng=np.random.default_rng(args.seed + 2)))
+
+    def on_epoch(record):
         message = aae.discriminator_warning(record["epoch"], record["d_real"], record["d_fake"])
         if message:
             print(f"warning: {message}")
+        snapshot(record)
 
     start = time.perf_counter()
-    history = fit(args, model, step, epoch_batches, opts, rng, evaluate=evaluate, on_epoch=warn)
+    history = fit(args, model, step, epoch_batches, opts, rng, evaluate=evaluate, on_epoch=on_epoch)
+    animate(len(history))
 
     model.eval()
     eval_rng = np.random.default_rng(args.seed + 1)  # evaluation draws do not disturb the training stream
@@ -75,7 +94,7 @@ def main(argv=None):
     write_figures(args, model, prior, ds, codes, history, eval_rng)
     write_metrics(args, history, start, results)
     print("test: " + ", ".join(f"{k}={v:.4g}" for k, v in results.items()))
-    print(f"figures, checkpoint and metrics.json in {args.out}")
+    report_files(args.out)
 
 
 def write_figures(args, model, prior, ds, codes, history, rng):
@@ -103,4 +122,4 @@ def write_figures(args, model, prior, ds, codes, history, rng):
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

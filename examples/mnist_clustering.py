@@ -22,6 +22,8 @@ from common import (
     make_optimizers,
     parser,
     positive_int,
+    report_files,
+    run,
     write_metrics,
 )
 
@@ -86,8 +88,9 @@ def main(argv=None):
     write_metrics(args, history, start, {k: final[k] for k in ("test_error", "test_error_majority", "clusters_used")
                                          if k in final})  # runs logged before clusters_used lack it
     print(f"clustering test error {100 * final['test_error']:.2f}% (majority vote "
-          f"{100 * final['test_error_majority']:.2f}%) with {args.clusters} clusters; outputs in {args.out}")
+          f"{100 * final['test_error_majority']:.2f}%) with {args.clusters} clusters")
+    report_files(args.out)
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -24,6 +24,9 @@ from common import (
     parser,
     positive_float,
     positive_int,
+    report_files,
+    run,
+    snapshots,
     write_metrics,
 )
 
@@ -32,7 +35,7 @@ from minaae import semisupervised as ss
 
 
 def parse_args(argv=None):
-    p = parser(__doc__, epochs=5, out="runs/mnist_dimreduction")
+    p = parser(__doc__, epochs=5, out="runs/mnist_dimreduction", snapshots=True)
     p.add_argument("--labels", type=int, default=1000, help="labeled examples (a multiple of 10); 0: unsupervised")
     p.add_argument("--clusters", type=positive_int, default=10, help="cluster heads (10 when --labels > 0)")
     p.add_argument("--dim", type=positive_int, default=2)
@@ -47,6 +50,8 @@ def parse_args(argv=None):
         p.error("with --labels > 0 there is one head per digit: --clusters must be 10")
     if args.clusters < 2:
         p.error(f"--clusters must be at least 2, got {args.clusters}")
+    if args.dim != 2 and "snapshots" not in p.given:  # on by default for a 2-D representation only
+        args.snapshots = False
     return args
 
 
@@ -78,17 +83,20 @@ def main(argv=None):
         mapping = metrics.cluster_label_map(ss.class_probabilities(m, ds.x_val), ds.y_val)
         return {"test_error": metrics.clustering_error(test, ds.y_test, mapping)}
 
+    snapshot, animate = snapshots(args, lambda: ss.representations(model, ds.x_test), ds.y_test)
     start = time.perf_counter()
     history = fit(args, model, step, lambda: data.batches(ds.x_train, batch_size=args.batch_size, rng=rng),
-                  opts, rng, evaluate=evaluate, schedules=schedules)
+                  opts, rng, evaluate=evaluate, schedules=schedules, labeled=labeled, on_epoch=snapshot)
+    animate(len(history))
     rep = ss.representations(model, ds.x_test)
     plot.plot_codes(os.path.join(args.out, "representation.png"), rep, ds.y_test,
                     title=f"W_Cᵀy + z, {args.labels} labels, {args.clusters} heads")
     plot.plot_curves(os.path.join(args.out, "curves.png"), history)
     final = history[-1]
     write_metrics(args, history, start, {k: final[k] for k in ("test_error", "val_error") if k in final})
-    print(f"test error {100 * final['test_error']:.2f}%; outputs in {args.out}")
+    print(f"test error {100 * final['test_error']:.2f}%")
+    report_files(args.out)
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

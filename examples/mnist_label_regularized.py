@@ -13,14 +13,26 @@ import os
 import time
 
 import numpy as np
-from common import add_lr_flags, check_common, fit, load, make_optimizers, parser, positive_int, write_metrics
+from common import (
+    add_lr_flags,
+    check_common,
+    fit,
+    load,
+    make_optimizers,
+    parser,
+    positive_int,
+    report_files,
+    run,
+    snapshots,
+    write_metrics,
+)
 
 from minaae import aae, data, plot, priors
 from minaae.autograd import no_grad
 
 
 def parse_args(argv=None):
-    p = parser(__doc__, epochs=10, out="runs/mnist_label_regularized")
+    p = parser(__doc__, epochs=10, out="runs/mnist_label_regularized", snapshots=True)
     p.add_argument("--prior", choices=[n for n in priors.PRIORS if priors.make_prior(n).n_classes], default="mixture")
     p.add_argument("--labeled", type=positive_int, default=10_000, help="labeled training images (rest unlabeled)")
     p.add_argument("--hidden", type=positive_int, default=1000)
@@ -44,10 +56,13 @@ def main(argv=None):
         m.eval()
         return {"val_in_own_component": float((prior.label_of(aae.encode(m, ds.x_val)) == ds.y_val).mean())}
 
+    snapshot, animate = snapshots(args, lambda: aae.encode(model.eval(), ds.x_test), ds.y_test,
+                                  prior.sample(20000, rng=np.random.default_rng(args.seed + 2)))
     start = time.perf_counter()
     history = fit(args, model, lambda b: aae.train_step(model, b[0], prior, rng, opts, labels=b[1]),
                   lambda: data.batches(ds.x_train, labels, batch_size=args.batch_size, rng=rng), opts, rng,
-                  evaluate=evaluate)
+                  evaluate=evaluate, labeled=np.flatnonzero(labels >= 0), on_epoch=snapshot)
+    animate(len(history))
     model.eval()
     codes = aae.encode(model, ds.x_test)
     in_own = float((prior.label_of(codes) == ds.y_test).mean())
@@ -62,8 +77,9 @@ def main(argv=None):
     plot.plot_curves(os.path.join(out, "curves.png"), history)
     write_metrics(args, history, start, {
         "test_in_own_component": in_own, "test_rec_error": aae.reconstruction_error(model, ds.x_test)})
-    print(f"{100 * in_own:.1f}% of test codes in their digit's component (or segment); outputs in {out}")
+    print(f"{100 * in_own:.1f}% of test codes in their digit's component (or segment)")
+    report_files(out)
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -22,6 +22,8 @@ from common import (
     parser,
     positive_float,
     positive_int,
+    report_files,
+    run,
     write_metrics,
 )
 
@@ -82,8 +84,9 @@ def main(argv=None):
         "parzen_validation_scores_fine": dict(zip(fine.round(4).tolist(), fine_scores.tolist())),
         "parzen_seconds": round(parzen_time, 1), "samples": args.samples})
     print(f"Parzen test log-likelihood {mean:.1f} ± {stderr:.1f} (σ = {sigma:.3f}, {args.samples} samples; "
-          f"paper: 340 ± 2) after {final['epoch']} epochs; outputs in {args.out}")
+          f"paper: 340 ± 2) after {final['epoch']} epochs")
+    report_files(args.out)
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -32,6 +32,8 @@ from common import (
     nonnegative_float,
     parser,
     positive_int,
+    report_files,
+    run,
     write_metrics,
 )
 
@@ -98,7 +100,8 @@ def main(argv=None):
                 "test_error": metrics.classification_error(ss.class_probabilities(m, ds.x_test), ds.y_test)}
 
     start = time.perf_counter()
-    history = fit(args, model, step, epoch_batches, opts, rng, evaluate=evaluate, schedules=schedules)
+    history = fit(args, model, step, epoch_batches, opts, rng, evaluate=evaluate, schedules=schedules,
+                  labeled=None if args.labels == "all" else labeled)
 
     final = history[-1]
     plot.plot_curves(os.path.join(args.out, "curves.png"), history, keys=["rec", "ce", "d_cat", "d_gauss", "g",
@@ -108,8 +111,9 @@ def main(argv=None):
     write_metrics(args, history, start, {"test_error": final["test_error"], "val_error": final["val_error"],
                                          "labels": len(labeled)})
     print(f"test error {100 * final['test_error']:.2f}% after {final['epoch']} epochs "
-          f"({final['wall_time'] / 60:.1f} min of training); outputs in {args.out}")
+          f"({final['wall_time'] / 60:.1f} min of training)")
+    report_files(args.out)
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

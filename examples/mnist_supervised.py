@@ -15,7 +15,18 @@ import os
 import time
 
 import numpy as np
-from common import add_lr_flags, check_common, fit, load, make_optimizers, parser, positive_int, write_metrics
+from common import (
+    add_lr_flags,
+    check_common,
+    fit,
+    load,
+    make_optimizers,
+    parser,
+    positive_int,
+    report_files,
+    run,
+    write_metrics,
+)
 
 from minaae import aae, data, metrics, nn, optim, plot, priors
 from minaae import functional as F
@@ -75,8 +86,9 @@ def main(argv=None):
     results = {"test_rec_error": aae.reconstruction_error(model, ds.x_test, labels=ds.y_test),
                "generated_read_as_intended": read_as_intended, "classifier_test_error": judge_error}
     write_metrics(args, history, start, results)
-    print("test: " + ", ".join(f"{k}={v:.4g}" for k, v in results.items()) + f"; outputs in {args.out}")
+    print("test: " + ", ".join(f"{k}={v:.4g}" for k, v in results.items()))
+    report_files(args.out)
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -86,6 +86,13 @@ class Tensor:
     def item(self):
         return self.data.item()
 
+    def __bool__(self):
+        """The truth of a one-element tensor; of more elements it is ambiguous, as for arrays."""
+        if self.size != 1:
+            raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous; use .any() or .all() "
+                             "on its .data")
+        return bool(self.data.item())
+
     def detach(self):
         """The same data, cut from the graph."""
         return Tensor(self.data)
@@ -98,11 +105,13 @@ class Tensor:
         self.grad = None
 
     # -- backward ----------------------------------------------------------------------------------
-    def backward(self, grad=None):
+    def backward(self, grad=None, retain_graph=False):
         """Accumulate d(self)/d(leaf) into every leaf that requires grad, then free the graph.
 
         `grad` is the gradient of some scalar with respect to this tensor; it may be omitted only when
-        this tensor holds a single element (then it is 1).
+        this tensor holds a single element (then it is 1). A leaf's gradient has the leaf's dtype.
+        Freeing releases the arrays each node saved; a second backward through a freed node is an error,
+        as in PyTorch, unless the first passed `retain_graph=True`.
         """
         if not self.requires_grad:
             raise RuntimeError("backward: this tensor does not require grad (no input required grad, "
@@ -125,7 +134,9 @@ class Tensor:
             ctx = node._ctx
             if g is None:  # every consumer of this node returned None for it
                 continue
-            if ctx is None:  # a leaf: keep its gradient
+            if ctx is None:  # a leaf: keep its gradient, in its own dtype
+                if g.dtype != node.dtype:
+                    g = g.astype(node.dtype)
                 if node.grad is not None:
                     node.grad = node.grad + g
                 else:
@@ -144,8 +155,8 @@ class Tensor:
                 key = id(inp)
                 # the first gradient is stored as-is; later ones (tensor used twice) are added
                 grads[key] = gi if key not in grads else grads[key] + gi
-            node._ctx = None  # free the graph: saved arrays can be released now
-            ctx.inputs = None
+            if not retain_graph:  # free the graph: the saved arrays can be released now
+                vars(ctx).clear()
 
     # -- operators ---------------------------------------------------------------------------------
     def __add__(self, other):
@@ -257,6 +268,9 @@ def _reverse_topological_order(root):
         visited.add(id(node))
         stack.append((node, True))
         if node._ctx is not None:
+            if node._ctx.inputs is None:
+                raise RuntimeError("backward: the graph through this tensor was freed by an earlier backward(); "
+                                   "pass retain_graph=True to the first backward() to go through it again")
             for inp in node._ctx.inputs:
                 if inp.requires_grad and id(inp) not in visited:
                     stack.append((inp, False))
@@ -274,6 +288,8 @@ class Function:
     `backward` returns one gradient per input (a tuple, or a single array for one input), each of the
     input's shape; None where an input needs none. `self.needs_grad[i]` says whether input i does.
     """
+
+    inputs = None  # set when the call is recorded in a graph; cleared again when backward frees it
 
     def __call__(self, *inputs):
         like = next((x for x in inputs if isinstance(x, Tensor)), None)

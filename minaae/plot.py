@@ -1,14 +1,13 @@
 """Figures of the paper's §4: codes over the prior (Fig. 2, 4), image grids (prior samples, Fig. 7 styles,
 cluster rows), reconstructions, the 2-D manifold, and training curves.
 
-Every function takes NumPy arrays (CuPy arrays are copied to the host), writes one PNG atomically and
-returns its path. Figures are `matplotlib.figure.Figure` objects drawn on an Agg canvas: they never touch
+Every function takes NumPy arrays (CuPy arrays are copied to the host), writes one PNG (or, for the
+codes' evolution over training, one animated GIF) atomically and returns its path.
+Figures are `matplotlib.figure.Figure` objects drawn on an Agg canvas: they never touch
 a display or pyplot's global list of open figures, so nothing is left open once a function returns.
 """
 
 import numbers
-import os
-import tempfile
 from statistics import NormalDist
 
 import numpy as np
@@ -20,6 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from .backend import as_numpy
+from .data import atomic_write
 
 DPI = 110
 SKIP_KEYS = ("epoch", "iterations", "wall_time")
@@ -27,20 +27,9 @@ PRIOR_GREYS = ListedColormap(colormaps["Greys"](np.linspace(0.15, 0.6, 64)))  # 
 
 
 def _save(fig, path):
-    """Render `fig` to the PNG `path`: a temporary .png in the same folder, then an atomic rename."""
+    """Render `fig` to the PNG `path`, atomically."""
     FigureCanvasAgg(fig)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".plot-", suffix=".png")
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=DPI, bbox_inches="tight")
-        os.chmod(tmp, 0o644)  # mkstemp makes the file owner-only
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    return path
+    return atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=DPI, bbox_inches="tight"))
 
 
 # --- codes over the prior (Fig. 2, Fig. 4) -------------------------------------------------------------
@@ -158,6 +147,35 @@ def plot_side_by_side(path, panels, titles, n_classes=10, lims=None):
         _class_colorbar(fig, list(axes), n_classes)
     _fit_height(fig, axes, 4.4, 0.9)
     return _save(fig, path)
+
+
+def animate_codes(path, frames, labels=None, prior_samples=None, titles=None, n_classes=10, fps=2):
+    """An animated GIF of the codes over the prior, one frame per array of `frames` (each (N, 2), e.g. the
+    test codes after every epoch), with the same axes throughout so that the motion is the codes' own.
+    Written with matplotlib's PillowWriter (Pillow comes with matplotlib)."""
+    from matplotlib.animation import PillowWriter
+
+    if len(frames) == 0:
+        raise ValueError("animate_codes: no frames")
+    titles = titles or [f"frame {i + 1}" for i in range(len(frames))]
+    points = [_points(f, "frames", "animate_codes") for f in frames]
+    if prior_samples is not None:
+        points.append(_points(prior_samples, "prior_samples", "animate_codes"))
+    lims = _robust_limits(*points)
+    fig = Figure(figsize=(5.6, 4.8), layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+
+    def write(tmp):
+        writer = PillowWriter(fps=fps)
+        with writer.saving(fig, tmp, dpi=80):
+            for i, (codes, title) in enumerate(zip(frames, titles)):
+                ax.clear()
+                if _draw_codes(ax, codes, labels, prior_samples, title, n_classes, lims, "animate_codes") and i == 0:
+                    _class_colorbar(fig, ax, n_classes)
+                writer.grab_frame()
+
+    return atomic_write(path, write)
 
 
 # --- image grids (prior samples, Fig. 7, clusters, reconstructions, the manifold) ----------------------

@@ -87,12 +87,39 @@ def test_a_chain_of_ten_thousand_ops_does_not_recurse():
     np.testing.assert_allclose(t.grad, 1.0001**10_000)
 
 
-def test_backward_frees_the_graph():
+def test_backward_frees_the_graph_and_a_second_pass_through_it_is_an_error():
     t = Tensor(np.ones(2), requires_grad=True)
     h = t * 2
     y = h.sum()
     y.backward()
-    assert y._ctx is None and h._ctx is None
+    assert vars(y._ctx) == {} and vars(h._ctx) == {}  # the saved arrays are released
+    assert not h.is_leaf  # an intermediate stays one: it does not silently become a leaf
+    with pytest.raises(RuntimeError, match="freed.*retain_graph=True"):
+        y.backward()
+    with pytest.raises(RuntimeError, match="freed"):  # an intermediate reused after backward
+        (h * 3).sum().backward()
+    assert np.array_equal(t.grad, [2.0, 2.0])  # unchanged by the refused passes
+
+
+def test_retain_graph_allows_a_second_backward_that_accumulates():
+    t = Tensor(np.array([1.0, -2.0]), requires_grad=True)
+    h = t * t
+    h.sum().backward(retain_graph=True)
+    (h * 3).sum().backward()  # the reused intermediate carries the gradient to t: d(3t²)/dt = 6t
+    assert np.array_equal(t.grad, 2 * np.array([1.0, -2.0]) + 6 * np.array([1.0, -2.0]))
+
+
+def test_a_gradient_has_its_tensors_dtype_when_float32_meets_float64():
+    w = Tensor(np.ones(3, dtype=np.float32), requires_grad=True)
+    x = Tensor(np.array([0.1, 0.2, 0.3]))  # float64
+    (w * x).sum().backward()
+    assert w.grad.dtype == np.float32 and np.allclose(w.grad, [0.1, 0.2, 0.3])
+
+
+def test_bool_of_one_element_is_its_value_of_more_an_error():
+    assert bool(Tensor([0.0])) is False and bool(Tensor(np.array(3.0))) is True
+    with pytest.raises(ValueError, match="ambiguous"):
+        bool(Tensor([1.0, 1.0]))
 
 
 def test_float32_stays_float32_with_python_scalars():

@@ -243,7 +243,8 @@ def test_validation_split_is_capped_at_10000(tmp_path):
     rng = np.random.default_rng(4)
     arrays = dict(zip(STEMS, (rng.integers(0, 256, (60_006, 1, 1)), rng.integers(0, 10, 60_006),
                               rng.integers(0, 256, (3, 1, 1)), rng.integers(0, 10, 3))))
-    ds = data.load_mnist(str(make_idx_folder(tmp_path / "d", arrays)), cache_dir=str(tmp_path / "cache"))
+    ds = data.load_mnist(str(make_idx_folder(tmp_path / "d", arrays)), cache_dir=str(tmp_path / "cache"),
+                         image_shape=None)
     assert (len(ds.x_train), len(ds.x_val)) == (50_006, 10_000)
     np.testing.assert_array_equal(ds.y_val, arrays["train-labels-idx1-ubyte"][-10_000:])
 
@@ -433,3 +434,99 @@ def test_balanced_labeled_subset_errors():
     with pytest.raises(ValueError, match="class 0 has 3 examples, need 4"):
         data.balanced_labeled_subset(y, 40, np.random.default_rng(0))
     np.testing.assert_array_equal(data.balanced_labeled_subset(y, 30, np.random.default_rng(0)), np.arange(30))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Reliability (docs/reliability.md): the one atomic writer, a cache keyed on content, sizes
+# ---------------------------------------------------------------------------------------------------
+
+
+def test_atomic_write_flushes_the_file_then_renames_then_flushes_the_folder(tmp_path, monkeypatch):
+    import stat
+
+    events, real_fsync, real_replace = [], os.fsync, os.replace
+
+    def fsync(fd):
+        events.append("fsync folder" if stat.S_ISDIR(os.fstat(fd).st_mode) else "fsync file")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", lambda a, b: events.append("rename") or real_replace(a, b))
+    path = tmp_path / "out" / "a.npz"
+    data.atomic_write(str(path), lambda tmp: np.savez(tmp, x=np.arange(3)))
+    assert events == ["fsync file", "rename", "fsync folder"]
+    with np.load(path) as f:
+        np.testing.assert_array_equal(f["x"], [0, 1, 2])
+    assert os.listdir(path.parent) == ["a.npz"]  # the .npz extension was not doubled, no temporary is left
+
+
+def test_atomic_write_interrupted_keeps_the_old_file_and_no_temporary(tmp_path):
+    path = tmp_path / "metrics.json"
+    path.write_text("old")
+
+    def killed(tmp):
+        open(tmp, "w").write("half of the n")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        data.atomic_write(str(path), killed)
+    assert path.read_text() == "old" and os.listdir(tmp_path) == ["metrics.json"]
+
+
+def test_replaced_files_are_read_again_even_with_the_same_size_and_time(tmp_path):
+    folder = make_idx_folder(tmp_path / "d", idx_arrays(seed=0))
+    first = load(folder)
+    images = folder / "train-images-idx3-ubyte"
+    stamp = os.stat(images)
+    write_idx(images, idx_arrays(seed=1)["train-images-idx3-ubyte"])  # other pixels, the same size
+    os.utime(images, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))  # and the same modification time
+    again = load(folder)
+    expected = idx_arrays(seed=1)["train-images-idx3-ubyte"].reshape(12, 784)[:10] / 255
+    np.testing.assert_allclose(again.x_train, expected, rtol=1e-6)
+    assert not np.array_equal(again.x_train, first.x_train)
+
+
+def test_a_cache_write_removes_the_temporaries_of_killed_writes(tmp_path):
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / ".minaae-k1ll3d.npz").write_bytes(b"half a cache")
+    load_folder = make_idx_folder(tmp_path / "d")
+    data.load_mnist(str(load_folder), cache_dir=str(tmp_path / "cache"))
+    assert [f for f in os.listdir(tmp_path / "cache") if not f.endswith(".npz") or f.startswith(".")] == []
+
+
+def test_a_corrupt_cache_that_cannot_be_deleted_is_skipped_with_a_warning(tmp_path, monkeypatch, capsys):
+    folder = make_idx_folder(tmp_path / "d")
+    first = load(folder)
+    (name,) = npz_files(folder / "cache")
+    (folder / "cache" / name).write_bytes(b"garbage")
+
+    def read_only(path):  # a read-only folder (root could delete anyway, so it is simulated)
+        raise PermissionError(13, "Permission denied", path)
+
+    monkeypatch.setattr(os, "unlink", read_only)
+    monkeypatch.setattr(os, "replace", read_only)
+    again = load(folder)
+    np.testing.assert_array_equal(again.x_train, first.x_train)
+    assert re.search(r"warning: skipping the corrupt data cache .*\.npz", capsys.readouterr().err)
+
+
+def test_images_of_another_size_are_a_data_error_naming_both_sizes(tmp_path):
+    rng = np.random.default_rng(0)
+    arrays = dict(zip(STEMS, (rng.integers(0, 256, (12, 20, 20)), rng.integers(0, 10, 12),
+                              rng.integers(0, 256, (5, 20, 20)), rng.integers(0, 10, 5))))
+    with pytest.raises(data.DataError, match="holds 20×20 images; the models here take 28×28"):
+        load(make_idx_folder(tmp_path / "d", arrays))
+
+
+def test_an_idx_header_whose_sizes_overflow_is_a_data_error(tmp_path):
+    path = tmp_path / "huge"
+    path.write_bytes(bytes([0, 0, 8, 3]) + (0xFFFFFFFF).to_bytes(4, "big") * 3 + b"\0" * 16)
+    with pytest.raises(data.DataError, match=r"truncated or corrupt: 16 bytes of data, expected \d{29}"):
+        data.read_idx(str(path))
+
+
+def test_batches_know_their_count():
+    x = np.zeros((25, 2))
+    assert len(data.batches(x, batch_size=10, rng=np.random.default_rng(0))) == 2
+    assert len(data.batches(x, batch_size=10, rng=np.random.default_rng(0), drop_last=False)) == 3
+    assert len(list(data.batches(x, batch_size=10, rng=np.random.default_rng(0), drop_last=False))) == 3

@@ -108,6 +108,8 @@ def test_each_example_runs_as_a_user_would_and_writes_its_outputs(tmp_path, scri
         assert os.path.getsize(os.path.join(out, name)) > 0, name
     metrics = json.load(open(os.path.join(out, "metrics.json")))
     assert key in metrics and metrics["seed"] == 0
+    last = result.stdout.strip().splitlines()[-1]  # every example ends by naming the files it wrote
+    assert last.startswith(f"wrote in {out}: ") and all(name in last for name in [*outputs, "metrics.json"]), last
 
 
 @pytest.mark.slow
