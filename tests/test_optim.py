@@ -438,3 +438,25 @@ def test_the_papers_schedule_divides_by_ten_after_epochs_50_and_1000():
     assert lr_of_epoch[1] == lr_of_epoch[50] == 0.1
     assert lr_of_epoch[51] == lr_of_epoch[1000] == pytest.approx(0.01, rel=1e-15)
     assert lr_of_epoch[1001] == pytest.approx(0.001, rel=1e-15)
+
+
+@pytest.mark.parametrize("opt_cls, kw", [(optim.SGD, dict(lr=0.05, momentum=0.9, weight_decay=0.1)),
+                                         (optim.SGD, dict(lr=0.05, momentum=0.9, dampening=0.3)),
+                                         (optim.SGD, dict(lr=0.05, momentum=0.9, nesterov=True)),
+                                         (optim.Adam, dict(lr=0.05, weight_decay=0.1)),
+                                         (optim.Adam, dict(lr=0.1, betas=(0.5, 0.99), eps=1e-3))])
+def test_the_readable_rules_and_the_fused_kernels_agree_to_float32_rounding(opt_cls, kw, monkeypatch):
+    from minaae import kernels
+
+    results = {}
+    for fused in (True, False):
+        monkeypatch.setattr(kernels, "FUSED", fused)
+        p = Tensor(P0.astype(np.float32), requires_grad=True)
+        opt = opt_cls([p], **kw)
+        for _ in range(20):
+            p.grad = grad(p.data.astype(np.float64)).astype(np.float32)
+            opt.step()
+        assert p.dtype == np.float32
+        results[fused] = p.data.copy()
+    np.testing.assert_allclose(results[False], results[True], rtol=2e-6, atol=2e-6)
+    assert not np.array_equal(P0.astype(np.float32), results[False])  # it moved
