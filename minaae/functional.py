@@ -212,7 +212,7 @@ class LogSoftmax(Function):
         self.y = x - _logsumexp(x, self.axis)
         return self.y
 
-    def backward(self, g):  # g − softmax · Σg
+    def backward(self, g):
         # BEGIN EXERCISE 3: the backward of log-softmax
         return g - get_array_module(g).exp(self.y) * g.sum(axis=self.axis, keepdims=True)
         # END EXERCISE

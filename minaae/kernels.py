@@ -20,7 +20,7 @@ import numpy as np
 
 from .backend import get_array_module
 
-FUSED = True  # student copy: False
+FUSED = True  # student copy: FUSED = False
 """True: optimizer updates (and the GPU's cross-entropy) run as the fused kernels below; False: as the readable
 rules in optim.py and functional.py, equal to float32 rounding. The default keeps every run bit-identical."""
 SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kernels.cu")
