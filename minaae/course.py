@@ -135,6 +135,12 @@ def student_copy(dest, chosen=None, root=ROOT):
     return sorted(chosen)
 
 
+def _pytest(number, table):
+    """The pytest command line of exercise `number`: its marker, over the files that hold its tests."""
+    files = sorted({t.split("::")[0] for t in table[number]["tests"]})
+    return [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", f"ex{number}", *files]
+
+
 def _needs(number, table):
     needs = table[number]["needs"]
     return f" (needs exercise{'s' if len(needs) > 1 else ''} {', '.join(map(str, needs))})" if needs else ""
@@ -151,10 +157,9 @@ def run_exercise(number, folder, timeout=300, tests_from=None):
             folder = work
         report = os.path.join(tmp, "report.xml")
         env = {**os.environ, "PYTHONPATH": folder, "OPENBLAS_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
-        cmd = [sys.executable, "-m", "pytest", "-q", "-m", f"ex{number}", "-p", "no:cacheprovider",
-               f"--junitxml={report}", "tests"]
         try:
-            subprocess.run(cmd, cwd=folder, env=env, capture_output=True, timeout=timeout)
+            subprocess.run([*_pytest(number, exercises(folder)), f"--junitxml={report}"], cwd=folder, env=env,
+                           capture_output=True, timeout=timeout)
         except subprocess.TimeoutExpired:
             return 0, 1, f"stopped after {timeout} s"
         if not os.path.exists(report):
@@ -166,19 +171,21 @@ def run_exercise(number, folder, timeout=300, tests_from=None):
         return total - failed, max(total, 1), "" if total else "no tests found"
 
 
-def grade(folder, timeout=300, root=ROOT):
-    """{exercise: {"passed", "total", "points", "of", "note"}} for one student copy. The tests run are the
-    instructor's (a fresh student copy's tests/), not the student's own."""
+def grade(folders, timeout=300, root=ROOT):
+    """{folder: {exercise: {"passed", "total", "points", "of", "note"}}} for student copies. The tests run are
+    the instructor's (those of a fresh student copy), not the students' own."""
     table = exercises(root)
     with tempfile.TemporaryDirectory() as tmp:
         pristine = os.path.join(tmp, "copy")
         student_copy(pristine, root=root)
-        result = {}
-        for n, e in table.items():
-            passed, total, note = run_exercise(n, folder, timeout, os.path.join(pristine, "tests"))
-            result[n] = {"passed": passed, "total": total, "points": e["points"] if passed == total else 0,
-                         "of": e["points"], "note": note}
-    return result
+        results = {}
+        for folder in folders:
+            results[folder] = {}
+            for n, e in table.items():
+                passed, total, note = run_exercise(n, folder, timeout, os.path.join(pristine, "tests"))
+                results[folder][n] = {"passed": passed, "total": total, "of": e["points"], "note": note,
+                                      "points": e["points"] if passed == total else 0}
+    return results
 
 
 def main(argv=None):
@@ -208,7 +215,7 @@ def main(argv=None):
             if args.number not in table:
                 raise ValueError(f"no exercise {args.number}; the exercises are {sorted(table)}")
             print(f"Exercise {args.number}: {table[args.number]['title']}{_needs(args.number, table)}")
-            sys.exit(subprocess.call([sys.executable, "-m", "pytest", "-q", "-m", f"ex{args.number}"], cwd=ROOT))
+            sys.exit(subprocess.call(_pytest(args.number, table), cwd=ROOT))
         else:
             _grade_command(args, table)
     except (ValueError, OSError) as e:
@@ -219,7 +226,7 @@ def _grade_command(args, table):
     if not os.path.isdir(args.folder):
         raise ValueError(f"{args.folder} is not a folder")
     if os.path.isdir(os.path.join(args.folder, "minaae")):
-        result = grade(args.folder, args.timeout)
+        result = grade([args.folder], args.timeout)[args.folder]
         for n, r in result.items():
             if not args.json:
                 print(f"Exercise {n:2d}: {r['passed']}/{r['total']} tests, {r['points']}/{r['of']} points {r['note']}")
@@ -229,10 +236,10 @@ def _grade_command(args, table):
     students = sorted(d for d in os.listdir(args.folder) if os.path.isdir(os.path.join(args.folder, d, "minaae")))
     if not students:
         raise ValueError(f"{args.folder} holds no student copy (a folder with minaae/ in it)")
+    results = grade([os.path.join(args.folder, name) for name in students], args.timeout)
     out = csv.writer(sys.stdout)
     out.writerow(["student", *(f"exercise {n}" for n in table), "points", "of"])
-    for name in students:
-        result = grade(os.path.join(args.folder, name), args.timeout)
+    for name, result in zip(students, results.values()):
         out.writerow([name, *(r["points"] for r in result.values()), sum(r["points"] for r in result.values()),
                       sum(r["of"] for r in result.values())])
 

@@ -42,7 +42,7 @@ def pytest_terminal_summary(terminalreporter):
     NotImplementedError) or written but wrong, with the prerequisites of each."""
     by_exercise, other = {}, 0
     for report in terminalreporter.stats.get("failed", []) + terminalreporter.stats.get("error", []):
-        numbers = [n for n in EXERCISES if f"ex{n}" in report.keywords]
+        numbers = [n for n in EXERCISES if f"ex{n}" in getattr(report, "keywords", {})]
         for n in numbers:
             by_exercise.setdefault(n, []).append(report)
         other += not numbers

@@ -47,6 +47,10 @@ def test_ex2_matmul_gives_each_input_its_own_gradient():
     F.matmul(a, b).backward(g)
     assert a.grad is None, "an input that needs no gradient must get None (self.needs_grad)"
     np.testing.assert_allclose(b.grad, a.data.T @ g, rtol=1e-12, err_msg="the gradient of b is aᵀ ȳ")
+    a, b = Tensor(a.data, requires_grad=True), Tensor(b.data)
+    F.matmul(a, b).backward(g)
+    assert a.grad is not None, "a needs a gradient here: check which self.needs_grad flag guards which input"
+    np.testing.assert_allclose(a.grad, g @ b.data.T, rtol=1e-12, err_msg="the gradient of a is ȳ bᵀ")
 
 
 @pytest.mark.ex3
