@@ -172,7 +172,7 @@ def adam_step(p, g, m, v, step, lr, beta1, beta2, eps, weight_decay):
         _launch("adam_step", [p, g, m, v],
                 [float(step_size), float(bc2_sqrt), 1.0 - beta1, 1.0 - beta2, float(eps), float(weight_decay)])
         return
-    # BEGIN EXERCISE 6: the Adam update (the fused twin)
+    # BEGIN EXERCISE 6: the Adam update
     d = g + p * p.dtype.type(weight_decay) if weight_decay else g
     # In place with one scratch array: m += (1−β1)(d − m) is β1 m + (1−β1) d in two passes.
     s = d - m
