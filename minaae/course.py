@@ -112,7 +112,11 @@ def student_copy(dest, chosen=None, root=ROOT):
     if os.path.isdir(dest) and os.listdir(dest):
         raise ValueError(f"{dest} exists and is not empty; choose a new folder")
     parent = os.path.dirname(dest)
-    if not os.path.isdir(parent) or not os.access(parent, os.W_OK | os.X_OK):
+    try:
+        os.makedirs(parent, exist_ok=True)
+    except OSError as e:
+        raise ValueError(f"cannot create {parent}: {e.strerror}") from None
+    if not os.access(parent, os.W_OK | os.X_OK):
         raise ValueError(f"cannot write in {parent}; choose a folder you can write to")
     work = tempfile.mkdtemp(prefix=".student-copy-", dir=parent)
     try:

@@ -41,6 +41,13 @@ def test_ex2_matmul_backward_against_finite_differences(n, k, m):
 
 
 @pytest.mark.ex2
+def test_ex2_linear_backward_against_finite_differences():
+    x, w, b = rng.standard_normal((4, 3)), rng.standard_normal((3, 3)), rng.standard_normal(3)
+    gradcheck(lambda x, w, b: F.linear(x, w, b), [x, w, b])
+    gradcheck(lambda x, w: F.linear(x, w), [x, w])
+
+
+@pytest.mark.ex2
 def test_ex2_matmul_gives_each_input_its_own_gradient():
     a, b = Tensor(rng.standard_normal((3, 4))), Tensor(rng.standard_normal((4, 2)), requires_grad=True)
     g = rng.standard_normal((3, 2))
