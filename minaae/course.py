@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
+from concurrent.futures import ThreadPoolExecutor
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REGION = re.compile(r"^(\s*)(#|//|/\*|<!--) ?BEGIN (EXERCISE (\d+): (.+?)|INSTRUCTOR)\s*(\*/|-->)?\s*(\\?)\s*$")
@@ -150,45 +151,43 @@ def _needs(number, table):
     return f" (needs exercise{'s' if len(needs) > 1 else ''} {', '.join(map(str, needs))})" if needs else ""
 
 
-def run_exercise(number, folder, timeout=300, tests_from=None):
-    """(passed, total, note) of exercise `number`'s tests in folder, in a subprocess with a time limit.
-    tests_from: a tests/ folder to use instead of the folder's own (the grader's pristine tests)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        if tests_from:
-            work = os.path.join(tmp, "copy")
-            shutil.copytree(folder, work, ignore=shutil.ignore_patterns(".git", "runs", "__pycache__", "tests"))
-            shutil.copytree(tests_from, os.path.join(work, "tests"))
-            folder = work
-        report = os.path.join(tmp, "report.xml")
-        env = {**os.environ, "PYTHONPATH": folder, "OPENBLAS_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
-        try:
-            subprocess.run([*_pytest(number, exercises(folder)), f"--junitxml={report}"], cwd=folder, env=env,
-                           capture_output=True, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            return 0, 1, f"stopped after {timeout} s"
-        if not os.path.exists(report):
-            return 0, 1, "the tests did not run"
-        suite = ET.parse(report).getroot()
-        suite = suite if suite.tag == "testsuite" else suite.find("testsuite")
-        total = int(suite.get("tests", 0)) - int(suite.get("skipped", 0))
-        failed = int(suite.get("failures", 0)) + int(suite.get("errors", 0))
-        return total - failed, max(total, 1), "" if total else "no tests found"
+def run_exercise(number, folder, timeout=300):
+    """(passed, total, note) of exercise `number`'s tests in folder, in a subprocess with a time limit."""
+    report = os.path.join(folder, f".grade-{number}.xml")
+    env = {**os.environ, "PYTHONPATH": folder, "OPENBLAS_NUM_THREADS": "1", "MPLBACKEND": "Agg",
+           "MINAAE_HYPOTHESIS": "grade"}  # tests/conftest.py: Hypothesis does not shrink failures it only counts
+    try:
+        subprocess.run([*_pytest(number, exercises(folder)), "--tb=no", f"--junitxml={report}"], cwd=folder,
+                       env=env, capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return 0, 1, f"stopped after {timeout} s"
+    if not os.path.exists(report):
+        return 0, 1, "the tests did not run"
+    suite = ET.parse(report).getroot()
+    os.remove(report)
+    suite = suite if suite.tag == "testsuite" else suite.find("testsuite")
+    total = int(suite.get("tests", 0)) - int(suite.get("skipped", 0))
+    failed = int(suite.get("failures", 0)) + int(suite.get("errors", 0))
+    return total - failed, max(total, 1), "" if total else "no tests found"
 
 
-def grade(folders, timeout=300, root=ROOT):
-    """{folder: {exercise: {"passed", "total", "points", "of", "note"}}} for student copies. The tests run are
-    the instructor's (those of a fresh student copy), not the students' own."""
+def grade(folders, timeout=300, root=ROOT, jobs=1):
+    """{folder: {exercise: {"passed", "total", "points", "of", "note"}}} for student copies. Each is graded
+    in a scratch copy with the instructor's tests (those of a fresh student copy), not the student's own."""
     table = exercises(root)
+    results = {}
     with tempfile.TemporaryDirectory() as tmp:
-        pristine = os.path.join(tmp, "copy")
+        pristine = os.path.join(tmp, "pristine")
         student_copy(pristine, root=root)
-        results = {}
-        for folder in folders:
-            results[folder] = {}
-            for n, e in table.items():
-                passed, total, note = run_exercise(n, folder, timeout, os.path.join(pristine, "tests"))
-                results[folder][n] = {"passed": passed, "total": total, "of": e["points"], "note": note,
-                                      "points": e["points"] if passed == total else 0}
+        for i, folder in enumerate(folders):
+            work = os.path.join(tmp, str(i))
+            shutil.copytree(folder, work, ignore=shutil.ignore_patterns(".*", "runs", "__pycache__", "tests", "*.png"))
+            shutil.copytree(os.path.join(pristine, "tests"), os.path.join(work, "tests"))
+            with ThreadPoolExecutor(jobs) as pool:  # each exercise is its own subprocess either way
+                runs = dict(zip(table, pool.map(run_exercise, table, [work] * len(table), [timeout] * len(table))))
+            results[folder] = {n: {"passed": passed, "total": total, "of": table[n]["points"], "note": note,
+                                   "points": table[n]["points"] if passed == total else 0}
+                               for n, (passed, total, note) in runs.items()}
     return results
 
 
@@ -205,6 +204,7 @@ def main(argv=None):
     g.add_argument("folder")
     g.add_argument("--json", action="store_true", help="one student: JSON instead of a table")
     g.add_argument("--timeout", type=float, default=300, help="seconds per exercise (default: 300)")
+    g.add_argument("--jobs", type=int, default=1, help="exercises graded at once (default: 1)")
     args = p.parse_args(argv)
     try:
         table = exercises()
@@ -230,7 +230,7 @@ def _grade_command(args, table):
     if not os.path.isdir(args.folder):
         raise ValueError(f"{args.folder} is not a folder")
     if os.path.isdir(os.path.join(args.folder, "minaae")):
-        result = grade([args.folder], args.timeout)[args.folder]
+        result = grade([args.folder], args.timeout, jobs=args.jobs)[args.folder]
         for n, r in result.items():
             if not args.json:
                 print(f"Exercise {n:2d}: {r['passed']}/{r['total']} tests, {r['points']}/{r['of']} points {r['note']}")
@@ -240,12 +240,13 @@ def _grade_command(args, table):
     students = sorted(d for d in os.listdir(args.folder) if os.path.isdir(os.path.join(args.folder, d, "minaae")))
     if not students:
         raise ValueError(f"{args.folder} holds no student copy (a folder with minaae/ in it)")
-    results = grade([os.path.join(args.folder, name) for name in students], args.timeout)
+    results = grade([os.path.join(args.folder, name) for name in students], args.timeout, jobs=args.jobs)
     out = csv.writer(sys.stdout)
-    out.writerow(["student", *(f"exercise {n}" for n in table), "points", "of"])
+    out.writerow(["student", *(f"exercise {n}" for n in table), "points", "of", "notes"])
     for name, result in zip(students, results.values()):
+        notes = "; ".join(f"exercise {n}: {r['note']}" for n, r in result.items() if r["note"])
         out.writerow([name, *(r["points"] for r in result.values()), sum(r["points"] for r in result.values()),
-                      sum(r["of"] for r in result.values())])
+                      sum(r["of"] for r in result.values()), notes])
 
 
 if __name__ == "__main__":
