@@ -203,14 +203,16 @@ def test_grade_scores_unsolved_half_solved_and_solved_copies_each_exercise_in_it
     assert [rows["cy"][f"exercise {n}"] for n in TABLE] == ["0" if n in (3, 9) else "10" for n in TABLE]
 
 
-def test_grade_of_one_copy_as_json(tmp_path):
+def test_grade_of_one_copy_prints_json_per_exercise(tmp_path, monkeypatch, capsys):
+    """The one-copy path of the command line, with the subprocess runs stood in for (the test above runs them)."""
     course.student_copy(str(tmp_path / "eve"), [6])
-    result = run([sys.executable, "-m", "minaae.course", "grade", str(tmp_path / "eve"), "--json", "--jobs", "2"],
-                 ROOT)
-    report = {int(n): r for n, r in json.loads(result.stdout).items()}
-    assert report[6]["passed"] == 0 < report[6]["total"] and report[6]["points"] == 0
-    assert all(report[n] == {"passed": report[n]["total"], "total": report[n]["total"], "of": 10, "note": "",
-                             "points": 10} for n in TABLE if n not in (6, 8)), report  # 8 needs 6
+    monkeypatch.setattr(course, "run_exercise", lambda n, folder, timeout: (0, 3, "") if n == 6 else (2, 2, ""))
+    course.main(["grade", str(tmp_path / "eve"), "--json"])
+    report = {int(n): r for n, r in json.loads(capsys.readouterr().out).items()}
+    assert report[6] == {"passed": 0, "total": 3, "of": 10, "note": "", "points": 0}
+    assert all(report[n] == {"passed": 2, "total": 2, "of": 10, "note": "", "points": 10} for n in TABLE if n != 6)
+    with pytest.raises(SystemExit, match="holds no student copy"):
+        course.main(["grade", str(tmp_path / "eve" / "docs")])
 
 
 def test_student_copy_errors_are_one_line_and_a_failed_copy_leaves_nothing(tmp_path, capsys):
