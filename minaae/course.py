@@ -1,17 +1,10 @@
 """The course kit: the student copy of the repository, a test run per exercise, and an autograder.
 
-Solutions are marked in the source itself, so there is one source for teachers and students. A region
-
-    def backward(self, g):
-        # BEGIN EXERCISE 3: the backward of log-softmax
-        return g - ...
-        # END EXERCISE
-
-becomes `raise NotImplementedError("Exercise 3: ...")` in the copy (in kernels.cu and docs/*.md, a comment
-saying the part was removed). `# BEGIN INSTRUCTOR` ... `# END INSTRUCTOR` (tests whose reference is a
-solution) is left out, and a line ending in `# student copy: <line>` reads <line> there.
-tests/exercises.json declares each exercise once: title, file, function, prerequisites, points and
-its tests, which carry the pytest marker exN (tests/conftest.py).
+Solutions are marked in the source itself: in the copy, a region `# BEGIN EXERCISE 3: title` ... `# END
+EXERCISE` becomes `raise NotImplementedError("Exercise 3: ...")` (in kernels.cu and docs/*.md, a comment);
+`# BEGIN INSTRUCTOR` ... `# END INSTRUCTOR` (tests whose reference is a solution) is left out; a line ending
+in `# student copy: <line>` reads <line>. tests/exercises.json declares each exercise once: title, file,
+function, prerequisites, points and its tests, which carry the marker exN (tests/conftest.py).
 
     python -m minaae.course list
     python -m minaae.course student-copy ../minaae-student [--exercises 3 6]
@@ -43,20 +36,6 @@ def exercises(root=ROOT):
     """{number: {"title", "file", "function", "needs", "points", "tests"}} from tests/exercises.json."""
     with open(os.path.join(root, "tests", "exercises.json")) as f:
         return {int(n): e for n, e in json.load(f).items()}
-
-
-def find_regions(root=ROOT):
-    """[(exercise number, title, path)] of every marked region under minaae/ and docs/, in file order."""
-    found = []
-    for folder in ("minaae", "docs"):
-        for name in sorted(os.listdir(os.path.join(root, folder))):
-            if name.endswith(STRIPPED) and name != "course.py":
-                with open(os.path.join(root, folder, name)) as f:
-                    for line in f:
-                        m = REGION.match(line)
-                        if m and m.group(4):
-                            found.append((int(m.group(4)), m.group(5), f"{folder}/{name}"))
-    return found
 
 
 def strip_solutions(text, chosen, suffix=".py"):
