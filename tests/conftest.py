@@ -6,6 +6,7 @@ keeps the whole suite within a few minutes on 2 cores.
 
 import json
 import os
+import re
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
@@ -55,8 +56,11 @@ def pytest_terminal_summary(terminalreporter):
     terminalreporter.section("failures by exercise")
     for n, reports in sorted(by_exercise.items()):
         e, text = EXERCISES[n], str(reports[0].longrepr)
-        state = "not written yet" if f"Exercise {n}:" in text else "runs but is wrong"
-        needs = f"; needs exercises {', '.join(map(str, e['needs']))} first" if e["needs"] else ""
+        blocked = sorted({int(k) for k in re.findall(r"Exercise (\d+):", text)} - {n})
+        state = ("not written yet" if f"Exercise {n}:" in text else
+                 f"waits for exercise {blocked[0]}, not written yet" if blocked else "runs but is wrong")
+        needs = f"; needs exercise{'s' * (len(e['needs']) > 1)} {', '.join(map(str, e['needs']))} first" \
+            if e["needs"] else ""
         count = f"{len(reports)} failing test{'s' if len(reports) > 1 else ''}"
         terminalreporter.write_line(f"Exercise {n} ({e['title']}{needs}): {state}, {count}, e.g. {reports[0].nodeid}")
         if state == "runs but is wrong":
