@@ -395,7 +395,7 @@ class Pow(Function):
 
 
 class MatMul(Function):
-    """a @ b for 2-D operands (batch first): ga = g bᵀ, gb = aᵀ g."""
+    """a @ b for 2-D operands (batch first): ga = g bᵀ, gb = aᵀ g."""  # student copy: """a @ b, 2-D operands."""
 
     def forward(self, a, b):
         if a.ndim != 2 or b.ndim != 2:

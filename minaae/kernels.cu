@@ -39,11 +39,15 @@ extern "C" __global__ void sigmoid_##SUFFIX(const T* x, T* y, long long n) {    
     }                                                                                            \
 }                                                                                                \
                                                                                                  \
+/* BEGIN EXERCISE 4: binary cross-entropy from logits, stable for any z */                       \
 /* loss = max(z, 0) - z t + log(1 + exp(-|z|)): binary cross-entropy from logits */              \
+/* END EXERCISE */                                                                               \
 extern "C" __global__ void bce_with_logits_##SUFFIX(const T* z, const T* t, T* loss, long long n) { \
     GRID_STRIDE_LOOP(i, n) {                                                                     \
+    /* BEGIN EXERCISE 4: binary cross-entropy from logits, stable for any z */                   \
         T a = z[i] >= (T)0 ? z[i] : -z[i];                                                       \
         loss[i] = (z[i] > (T)0 ? z[i] : (T)0) - z[i] * t[i] + LOG1P(EXP(-a));                    \
+    /* END EXERCISE */                                                                           \
     }                                                                                            \
 }                                                                                                \
                                                                                                  \
@@ -73,17 +77,21 @@ extern "C" __global__ void sgd_step_##SUFFIX(T* p, const T* g, T* buf, T lr, T m
     }                                                                                            \
 }                                                                                                \
                                                                                                  \
+/* BEGIN EXERCISE 6: the Adam update */                                                          \
 /* torch.optim.Adam in one pass. The host precomputes, in double: step_size = lr / (1 - b1^t),     \
    bc2_sqrt = sqrt(1 - b2^t), c1 = 1 - b1, c2 = 1 - b2 (1 - b2 formed in float would lose digits). \
    m += c1 (d - m) is b1 m + (1 - b1) d. */                                                      \
+/* END EXERCISE */                                                                               \
 extern "C" __global__ void adam_step_##SUFFIX(T* p, const T* g, T* m, T* v, T step_size,         \
                                               T bc2_sqrt, T c1, T c2, T eps,                     \
                                               T weight_decay, long long n) {                     \
     GRID_STRIDE_LOOP(i, n) {                                                                     \
+    /* BEGIN EXERCISE 6: the Adam update */                                                      \
         T d = g[i] + weight_decay * p[i];                                                        \
         m[i] += c1 * (d - m[i]);                                                                 \
         v[i] += c2 * (d * d - v[i]);                                                             \
         p[i] -= step_size * m[i] / (SQRT(v[i]) / bc2_sqrt + eps);                                \
+    /* END EXERCISE */                                                                           \
     }                                                                                            \
 }                                                                                                \
                                                                                                  \

@@ -1,8 +1,10 @@
 """Optimizers with the update rules of torch.optim, so that published hyperparameters carry over.
 
-The arithmetic of each update is one fused kernel (kernels.sgd_step / kernels.adam_step) that changes
-the parameter and its state in place. State is keyed by parameter *name*, in insertion order, so a
-saved optimizer resumes exactly in another process (docs/optim.md).
+Each update rule is written here as docs/optim.md writes it, in plain NumPy (`_sgd_rule`, `_adam_rule`).
+By default the arithmetic runs as one fused kernel per parameter instead (kernels.sgd_step / adam_step,
+in place, the same rule in fewer passes over memory); `kernels.FUSED = False` switches every update to
+the readable rules, which agree with the fused ones to float32 rounding (tests/test_optim.py). State is
+keyed by parameter *name*, in insertion order, so a saved optimizer resumes exactly in another process.
 """
 
 import numpy as np
@@ -137,15 +139,25 @@ class SGD(Optimizer):
     def _update(self, name, p, g):
         first = "momentum_buffer" not in self.state[name]
         buf = self._buffer(name, "momentum_buffer", p) if self.momentum else None
-        kernels.sgd_step(p, g, buf, self.lr, self.momentum, self.dampening, self.weight_decay,
-                         self.nesterov, first)
+        if kernels.FUSED:
+            kernels.sgd_step(p, g, buf, self.lr, self.momentum, self.dampening, self.weight_decay,
+                             self.nesterov, first)
+        else:
+            _sgd_rule(p, g, buf, first, self.lr, self.momentum, self.dampening, self.weight_decay, self.nesterov)
+
+
+def _sgd_rule(p, g, b, first, lr, momentum, dampening, weight_decay, nesterov):
+    """One SGD step on arrays, in place on p and b, as docs/optim.md writes it."""
+    d = g + weight_decay * p
+    if momentum:
+        b[...] = d if first else momentum * b + (1 - dampening) * d
+        d = d + momentum * b if nesterov else b
+    p -= (lr * d).astype(p.dtype)
 
 
 class Adam(Optimizer):
-    """Adam (Kingma & Ba) with bias correction, eps outside the square root as in PyTorch:
-
-    m ← β1 m + (1 − β1) d;  v ← β2 v + (1 − β2) d²;  p ← p − η/(1 − β1ᵗ) · m / (√v / √(1 − β2ᵗ) + ε)
-    """
+    """Adam (Kingma & Ba) with bias correction and torch.optim.Adam's coupled weight decay; the rule, and
+    where its ε goes, in docs/optim.md."""
 
     hyperparameters = ("lr", "betas", "eps", "weight_decay")
 
@@ -161,7 +173,23 @@ class Adam(Optimizer):
         state = self.state[name]
         state["step"] = state.get("step", 0) + 1  # per parameter, as in PyTorch
         m, v = self._buffer(name, "exp_avg", p), self._buffer(name, "exp_avg_sq", p)
-        kernels.adam_step(p, g, m, v, state["step"], self.lr, *self.betas, self.eps, self.weight_decay)
+        if kernels.FUSED:
+            kernels.adam_step(p, g, m, v, state["step"], self.lr, *self.betas, self.eps, self.weight_decay)
+        else:
+            _adam_rule(p, g, m, v, state["step"], self.lr, *self.betas, self.eps, self.weight_decay)
+
+
+def _adam_rule(p, g, m, v, t, lr, beta1, beta2, eps, weight_decay):
+    """One Adam step on arrays (t counts from 1), in place on p, m and v, as docs/optim.md writes it."""
+    xp = get_array_module(p)
+    # BEGIN EXERCISE 6: the Adam update
+    d = g + weight_decay * p
+    m[...] = beta1 * m + (1 - beta1) * d
+    v[...] = beta2 * v + (1 - beta2) * d * d
+    m_hat = m / (1 - beta1**t)
+    v_hat = v / (1 - beta2**t)
+    p -= (lr * m_hat / (xp.sqrt(v_hat) + eps)).astype(p.dtype)
+    # END EXERCISE
 
 
 class MultiStepLR:

@@ -22,6 +22,9 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from minaae import backend, kernels
+from minaae import functional as F
+
+INSTRUCTOR = True  # student copy: INSTRUCTOR = False
 
 DTYPES = [np.float32, np.float64]
 KERNEL_NAMES = ["relu", "relu_backward", "leaky_relu", "leaky_relu_backward", "sigmoid", "bce_with_logits",
@@ -97,7 +100,7 @@ def test_sigmoid_twin_equals_the_tanh_form(x):
 @given(st.sampled_from(DTYPES).flatmap(lambda d: arrays(d, -50, 50)), st.data())
 def test_bce_twin_equals_the_textbook_cross_entropy(z, data):
     t = data.draw(hnp.arrays(z.dtype, z.shape, elements=st.floats(0, 1, width=z.dtype.itemsize * 8)))
-    loss = kernels.bce_with_logits(z, t)
+    loss = F.bce_elementwise(z, t)
     assert loss.dtype == z.dtype and loss.shape == z.shape
     # The loss is a difference of terms of size |z|: float32 can only be exact to a few ulps of |z|.
     eps = np.finfo(z.dtype).eps
@@ -156,7 +159,7 @@ def test_backward_twins_match_central_differences_of_their_forwards(x, slope, se
     assert_close(kernels.relu_backward(kernels.relu(x), g), g * central(kernels.relu, x), what="relu", **fd)
     assert_close(kernels.leaky_relu_backward(x, g, slope), g * central(lambda v: kernels.leaky_relu(v, slope), x),
                  what="leaky_relu", **fd)
-    assert_close(kernels.bce_with_logits_backward(x, t, g), g * central(lambda v: kernels.bce_with_logits(v, t), x),
+    assert_close(kernels.bce_with_logits_backward(x, t, g), g * central(lambda v: F.bce_elementwise(v, t), x),
                  what="bce", **fd)
     gmu, glogvar = kernels.gaussian_sample_backward(logvar, eps, g)
     assert_close(gmu, g * central(lambda v: kernels.gaussian_sample(v, logvar, eps), x), what="d/dmu", **fd)
@@ -172,7 +175,7 @@ def test_elementwise_twins_are_exact_and_silent_at_huge_inputs(dtype):
     with warnings.catch_warnings(), np.errstate(over="raise", invalid="raise", divide="raise"):
         warnings.simplefilter("error")
         outs = {"sigmoid": kernels.sigmoid(z), "relu": kernels.relu(z), "leaky": kernels.leaky_relu(z, 0.2),
-                "bce": kernels.bce_with_logits(z, t), "dbce": kernels.bce_with_logits_backward(z, t, one),
+                "bce": F.bce_elementwise(z, t), "dbce": kernels.bce_with_logits_backward(z, t, one),
                 "sample": kernels.gaussian_sample(z, np.zeros_like(z), one),
                 "dsample": kernels.gaussian_sample_backward(np.zeros_like(z), one, z)[1]}
     for name, out in outs.items():
@@ -188,7 +191,7 @@ def test_elementwise_twins_are_exact_and_silent_at_huge_inputs(dtype):
 def test_bce_of_a_confident_right_answer_keeps_its_tiny_value(dtype, z):
     """log(1 + e^−z) would round to 0 where 1 + e^−z == 1; log1p keeps the e^−z the loss really is."""
     z, t = np.array([z, -z], dtype), np.array([1.0, 0.0], dtype)
-    assert_close(kernels.bce_with_logits(z, t), np.exp(-np.abs(z.astype(np.float64))), rtol=1e-6, what="bce tail")
+    assert_close(F.bce_elementwise(z, t), np.exp(-np.abs(z.astype(np.float64))), rtol=1e-6, what="bce tail")
 
 
 # -- optimizer twins against step-by-step transcriptions of torch.optim's documented rules ---------------
@@ -207,6 +210,7 @@ def sgd_reference(p, grads, lr, momentum, dampening, wd, nesterov):
     return p, buf
 
 
+# BEGIN INSTRUCTOR
 def adam_reference(p, grads, lr, b1, b2, eps, wd):
     """torch.optim.Adam (docs): g += λθ; m, v moving averages; m̂ = m/(1−β1ᵗ), v̂ = v/(1−β2ᵗ); θ −= γ m̂/(√v̂ + ε)."""
     p, m, v = p.astype(np.float64), 0.0, 0.0
@@ -216,6 +220,9 @@ def adam_reference(p, grads, lr, b1, b2, eps, wd):
         v = b2 * v + (1 - b2) * d * d
         p = p - lr * (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + eps)
     return p, m, v
+
+
+# END INSTRUCTOR
 
 
 sgd_settings = st.tuples(st.floats(1e-3, 0.5), st.sampled_from([0.0, 0.5, 0.9]), st.sampled_from([0.0, 0.3]),
@@ -243,6 +250,7 @@ def test_sgd_step_twin_follows_the_torch_rule_in_place(dtype, settings, steps, s
         assert_close(buf, ref_buf, what="momentum buffer", **tol)
 
 
+# BEGIN INSTRUCTOR
 @given(st.sampled_from(DTYPES), st.floats(1e-4, 0.1), st.sampled_from([(0.9, 0.999), (0.5, 0.9), (0.0, 0.99)]),
        st.sampled_from([1e-8, 1e-3]), st.sampled_from([0.0, 1e-2]), st.integers(1, 6), st.integers(0, 99))
 def test_adam_step_twin_follows_the_torch_rule_in_place(dtype, lr, betas, eps, wd, steps, seed):
@@ -262,6 +270,7 @@ def test_adam_step_twin_follows_the_torch_rule_in_place(dtype, lr, betas, eps, w
     tol = dict(rtol=1e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-11, atol=1e-14)
     for name, got, ref in (("p", p, ref_p), ("m", m, ref_m), ("v", v, ref_v)):
         assert_close(got, ref, what=name, **tol)
+# END INSTRUCTOR
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -270,7 +279,8 @@ def test_adam_step_twin_follows_the_torch_rule_in_place(dtype, lr, betas, eps, w
 # ---------------------------------------------------------------------------------------------------
 
 
-def kernel_cases(dtype, n=700, seed=0):
+def kernel_cases(dtype, n=700, seed=0, solutions=INSTRUCTOR):
+    """[(label, fn, inputs)]; without `solutions` (the student copy) no case whose CUDA body is an exercise."""
     rng = np.random.default_rng(seed)
 
     def normal(scale=1.0):
@@ -296,13 +306,13 @@ def kernel_cases(dtype, n=700, seed=0):
             return p, m, v
         return call
 
-    return [
+    cases = [
         ("relu", lambda x: (kernels.relu(x),), (x,)),
         ("relu_backward", lambda y, g: (kernels.relu_backward(y, g),), (y, g)),
         ("leaky_relu", lambda x: (kernels.leaky_relu(x, 0.2),), (x,)),
         ("leaky_relu_backward", lambda x, g: (kernels.leaky_relu_backward(x, g, 0.2),), (x, g)),
         ("sigmoid", lambda x: (kernels.sigmoid(x),), (x,)),
-        ("bce_with_logits", lambda z, t: (kernels.bce_with_logits(z, t),), (x, t)),
+        ("bce_with_logits", lambda z, t: (bce(z, t),), (x, t)),
         ("bce_with_logits_backward", lambda z, t, g: (kernels.bce_with_logits_backward(z, t, g),), (x, t, g)),
         ("bce_with_logits_backward, 0-d cotangent", lambda z, t, s: (kernels.bce_with_logits_backward(z, t, s),),
          (x, t, mean_scale)),
@@ -316,6 +326,12 @@ def kernel_cases(dtype, n=700, seed=0):
         ("adam_step, t=1", adam(1, 0.0), (g, x, np.zeros_like(m), np.zeros_like(v))),
         ("adam_step, t=5, weight decay", adam(5, 1e-2), (g, x, m, v)),
     ]
+    return [c for c in cases if solutions or not (c[0] == "bce_with_logits" or c[0].startswith("adam"))]
+
+
+def bce(z, t):
+    """The forward cross-entropy: its NumPy path is functional.bce_elementwise, the kernel is for the GPU."""
+    return F.bce_elementwise(z, t) if type(z) is np.ndarray else kernels.bce_with_logits(z, t)
 
 
 def compare_with_twins(case, to_device, to_host, rtol, atol):
@@ -327,7 +343,8 @@ def compare_with_twins(case, to_device, to_host, rtol, atol):
     for out, ref in zip(got, expected):
         out = to_host(out)
         assert out.dtype == ref.dtype and out.shape == ref.shape, label
-        np.testing.assert_allclose(out, ref, rtol=rtol, atol=atol, err_msg=label)
+        np.testing.assert_allclose(ref, out, rtol=rtol, atol=atol,
+                                   err_msg=f"{label}: ACTUAL is the NumPy function, DESIRED the kernel")
 
 
 CASE_LABELS = [label for label, _, _ in kernel_cases(np.float32, n=4)]
@@ -399,7 +416,7 @@ def recorded_launches(stand_in_gpu, dtype):
     """{kernel entry name: argument tuple} for every case of the table, without running anything."""
     launches = {}
     stand_in_gpu(lambda name, grid, block, args: launches.setdefault(name, args))
-    for _, fn, inputs in kernel_cases(dtype, n=8):
+    for _, fn, inputs in kernel_cases(dtype, n=8, solutions=True):
         fn(*[to_fake_device(a) for a in inputs])
     return launches
 
@@ -543,12 +560,14 @@ def test_host_kernels_cover_every_element_once_when_the_grid_is_smaller_than_n(h
     compare_with_twins(get_case(dtype, label), to_fake_device, np.asarray, **HOST_TOLERANCE[dtype])
 
 
+# BEGIN INSTRUCTOR
 def test_float32_adam_kernel_decays_the_second_moment_by_float32_of_one_minus_beta2(host_gpu):
     """v = β2·0 + (1 − β2)·1² on the first step from zero state: the twin (and torch.optim) give float32(0.001)."""
     p, g, m, v = np.zeros(1, np.float32), np.ones(1, np.float32), np.zeros(1, np.float32), np.zeros(1, np.float32)
     scalars = np.float32([1e-3 / (1 - 0.9), (1 - 0.999) ** 0.5, 1 - 0.9, 1 - 0.999, 1e-8, 0.0])  # c1, c2: host
     host_gpu.launch("adam_step_f32", 1, 1, (p, g, m, v, *scalars, np.int64(1)))
     assert abs(v[0] / np.float32(0.001) - 1) < 4 * np.finfo(np.float32).eps, v[0]
+# END INSTRUCTOR
 
 
 def test_host_kernels_touch_only_the_first_n_elements(host_gpu):
