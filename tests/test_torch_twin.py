@@ -57,7 +57,9 @@ def minaae_categorical(input_noise, batch_norm, output_batch_norm):
 
 
 def minaae_categorical_optimizers(model, preset):
-    return semisupervised.make_optimizers(model, preset=preset, adam_lr=1e-3)
+    if preset == "sgd":
+        return aae.make_optimizers(model, **semisupervised.PAPER_SGD)
+    return aae.make_optimizers(model, "adam", lr=1e-3, beta1=0.1)
 
 
 def minaae_categorical_iteration(model, x, labeled, rng, opts):
