@@ -123,7 +123,7 @@ def add_categorical_flags(p, decay_help="epochs after which every lr is divided 
                    help="not in the paper: D_gauss sees [z, y] against [N(0, I), independent Cat] samples, "
                         "so z cannot carry the class")
     p.add_argument("--d-noise", type=nonnegative_float, default=d_noise,
-                   help="std of Gaussian noise on both discriminators' inputs in training (PAPER.md §7); "
+                   help="std of Gaussian noise on both discriminators' inputs in training (docs/paper.md §7); "
                         "0: the paper's model")
 
 

@@ -1,4 +1,4 @@
-"""Train an adversarial autoencoder on MNIST and shape its codes into a chosen prior (PAPER.md §2).
+"""Train an adversarial autoencoder on MNIST and shape its codes into a chosen prior (docs/paper.md §2).
 
     python examples/mnist_aae.py                          # 2-D codes, mixture of 10 Gaussians, minutes on a CPU
     python examples/mnist_aae.py --prior swissroll --epochs 20

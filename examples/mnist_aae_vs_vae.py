@@ -1,4 +1,4 @@
-"""The paper's central comparison (PAPER.md §4 row 2, Fig. 2): an AAE and a VAE with the same networks,
+"""The paper's central comparison (docs/paper.md §4.1, Fig. 2): an AAE and a VAE with the same networks,
 each with a 2-D Gaussian prior and with the mixture of 10 Gaussians, their test codes side by side.
 
     python examples/mnist_aae_vs_vae.py                 # 4 models × 5 epochs

@@ -1,4 +1,4 @@
-"""Unsupervised clustering with an adversarial autoencoder (PAPER.md §4 row 6, Table 3): the
+"""Unsupervised clustering with an adversarial autoencoder (docs/paper.md §4.6, Table 3): the
 semi-supervised model without its labeled phase; its categorical head becomes the cluster assignment.
 
     python examples/mnist_clustering.py --clusters 16
@@ -38,7 +38,7 @@ def parse_args(argv=None):
     p.add_argument("--hidden", type=positive_int, default=1000, help="the paper uses 3000")
     p.add_argument("--input-dropout", type=float, default=0.2)
     add_lr_flags(p, 1e-4)
-    # the paper's clustering encoder (PAPER.md §5), with batch normalization on its outputs too (docs/results.md)
+    # the paper's clustering encoder (docs/paper.md §5), with batch normalization on its outputs too (docs/results.md)
     add_categorical_flags(p, batch_norm=True, output_batch_norm=True)
     args = check_common(p, p.parse_args(argv))
     if not 0 <= args.input_dropout < 1:

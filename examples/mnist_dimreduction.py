@@ -1,4 +1,4 @@
-"""Dimensionality reduction with an adversarial autoencoder (PAPER.md §4 row 7): a 2-D representation
+"""Dimensionality reduction with an adversarial autoencoder (docs/paper.md §4.7): a 2-D representation
 W_Cᵀ y + z in which each class head y picks a learned cluster centre and the style z spreads around it.
 
     python examples/mnist_dimreduction.py --labels 1000           # semi-supervised, 10 heads

@@ -1,4 +1,4 @@
-"""Label information in the adversarial regularization (PAPER.md §2.3, Fig. 4): the discriminator also
+"""Label information in the adversarial regularization (docs/paper.md §4.2, Fig. 4): the discriminator also
 reads a one-hot label — the mixture component (or swiss-roll segment) for prior samples, the image's label
 for codes, an extra "unlabeled" class for everything unlabeled — so digit k is pushed into component k.
 

@@ -1,4 +1,4 @@
-"""The likelihood experiment of PAPER.md §4 (Table 1): an 8-D AAE with prior N(0, 5²I), scored by the
+"""The likelihood experiment of docs/paper.md §4.3 (Table 1): an 8-D AAE with prior N(0, 5²I), scored by the
 Parzen-window log-likelihood of the MNIST test set under 10,000 decoded prior samples.
 
     python examples/mnist_likelihood.py                        # 10 epochs, minutes

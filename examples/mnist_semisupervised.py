@@ -1,4 +1,4 @@
-"""Semi-supervised classification with an adversarial autoencoder (PAPER.md §4 row 5, Table 2).
+"""Semi-supervised classification with an adversarial autoencoder (docs/paper.md §4.5, Table 2).
 
     python examples/mnist_semisupervised.py --labels 100              # minutes: a first look
     python examples/mnist_semisupervised.py --labels 100 --epochs 300 --out runs/ss100   # the long run
@@ -89,7 +89,7 @@ def main(argv=None):
     schedules = aae.step_decays(opts, decay_at)
 
     def step(batch):
-        pick = rng.integers(0, len(x_lab), size=args.batch_size)  # with replacement (PAPER.md §7)
+        pick = rng.integers(0, len(x_lab), size=args.batch_size)  # with replacement (docs/paper.md §7)
         return ss.train_step(model, batch[0], rng, opts, labeled=(x_lab[pick], y_lab[pick]))
 
     def epoch_batches():

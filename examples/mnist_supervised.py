@@ -1,4 +1,4 @@
-"""The supervised AAE (PAPER.md §4, Fig. 7): the decoder reads the one-hot label beside a 15-D code z
+"""The supervised AAE (docs/paper.md §4.4, Fig. 7): the decoder reads the one-hot label beside a 15-D code z
 with a N(0, I) prior, so the label carries the digit and z only the style.
 
     python examples/mnist_supervised.py

@@ -1,4 +1,4 @@
-"""Adversarial autoencoders (PAPER.md §1–3): the networks and the phase updates.
+"""Adversarial autoencoders (docs/paper.md §1–§3): the networks and the phase updates.
 
 An autoencoder (encoder q(z|x), decoder p(x|z)) is trained on two objectives at once:
 
@@ -26,7 +26,7 @@ REAL, FAKE = 1.0, 0.0
 
 
 # ---------------------------------------------------------------------------------------------------
-# Encoders: the three choices of q(z|x) in PAPER.md §2
+# Encoders: the three choices of q(z|x) in docs/paper.md §2
 # ---------------------------------------------------------------------------------------------------
 
 
@@ -42,7 +42,7 @@ class DeterministicEncoder(nn.Module):
 
 
 class GaussianEncoder(nn.Module):
-    """z = μ(x) + σ(x) ⊙ ε, ε ~ N(0, I): the reparametrization trick (PAPER.md §2, encoder 2). The trunk
+    """z = μ(x) + σ(x) ⊙ ε, ε ~ N(0, I): the reparametrization trick (docs/paper.md §2, encoder 2). The trunk
     outputs 2·dim numbers: μ and log σ². In eval mode z = μ(x) (the posterior mean)."""
 
     def __init__(self, sizes, rng, init="normal"):
@@ -62,7 +62,7 @@ class GaussianEncoder(nn.Module):
 
 
 class UniversalEncoder(nn.Module):
-    """z = f(x, η), η ~ N(0, I) fed as an extra input (PAPER.md §2, encoder 3): q(z|x) = ∫ q(z|x, η) p(η) dη
+    """z = f(x, η), η ~ N(0, I) fed as an extra input (docs/paper.md §2, encoder 3): q(z|x) = ∫ q(z|x, η) p(η) dη
     can then be any distribution, stochastic without a parametric form. In eval mode η = 0."""
 
     def __init__(self, sizes, rng, noise_dim=None, init="normal"):
@@ -108,7 +108,7 @@ class PhaseModel(nn.Module):
         return [(n, p) for n, p in self.named_parameters() if n.split(".")[0] in modules]
 
     def parameter_groups(self):
-        """The parameters each phase's optimizer moves, by phase name (PAPER.md §3)."""
+        """The parameters each phase's optimizer moves, by phase name (docs/paper.md §3)."""
         groups = {"reconstruction": self.named(*self.encoder_modules, *self.decoder_modules)}
         groups.update({name: self.named(name) for name in self.discriminators})
         groups["generator"] = self.named(*self.encoder_modules)
@@ -127,9 +127,9 @@ class AAE(PhaseModel):
     """Encoder, decoder (logits of the pixels) and discriminator (one logit) on the code space.
 
     dims: data_dim -> hidden... -> latent_dim for the encoder, the reverse for the decoder, and latent_dim
-    (+ label classes, PAPER.md §2.3) -> hidden... -> 1 for the discriminator. `d_label_classes` > 0: D also
+    (+ label classes, docs/paper.md §4.2) -> hidden... -> 1 for the discriminator. `d_label_classes` > 0: D also
     reads a one-hot of that many classes (the last means "unlabeled"). `decoder_classes` > 0: the supervised
-    AAE of PAPER.md §4, whose decoder reads the one-hot label beside z, leaving z to carry the style alone.
+    AAE of docs/paper.md §4, whose decoder reads the one-hot label beside z, leaving z to carry the style alone.
     """
 
     encoder_modules, decoder_modules, discriminators = ("encoder",), ("decoder",), ("discriminator",)
@@ -193,7 +193,7 @@ class AAE(PhaseModel):
 
 
 def make_optimizers(model, optimizer="adam", lr=1e-3, d_lr=None, beta1=0.5, momentum=0.9):
-    """One optimizer per phase of `model.parameter_groups()` (PAPER.md §3).
+    """One optimizer per phase of `model.parameter_groups()` (docs/paper.md §3).
 
     lr: the autoencoder's phases; d_lr (default lr): the discriminators'. lr and momentum may also be
     dicts phase -> value (the paper's SGD settings, `semisupervised.PAPER_SGD`).
@@ -229,7 +229,7 @@ def frozen(*modules):
 
 
 # ---------------------------------------------------------------------------------------------------
-# Losses (PAPER.md §2, "Losses as implemented")
+# Losses (docs/paper.md §2, "Losses as implemented")
 # ---------------------------------------------------------------------------------------------------
 
 
@@ -251,7 +251,7 @@ def generator_loss(d_fake):
 
 
 # ---------------------------------------------------------------------------------------------------
-# The phases of PAPER.md §3
+# The phases of docs/paper.md §3
 # ---------------------------------------------------------------------------------------------------
 
 
@@ -269,7 +269,7 @@ def discriminator_step(discriminate, z_fake, z_prior, opt):
 
     discriminate: z -> logits (the discriminator, with any label input already bound).
     z_fake: codes enc(x) cut from the encoder's graph, so this step cannot touch the encoder.
-    Returns (L_D, mean D(prior), mean D(codes)) — the diagnostics of PAPER.md §7.
+    Returns (L_D, mean D(prior), mean D(codes)) — the diagnostics of docs/paper.md §7.
     """
     # BEGIN EXERCISE 8: the discriminator step
     opt.zero_grad()
@@ -312,11 +312,11 @@ def regularization_step(model, regularizers, opts):
 
 
 def train_step(model, x, prior, rng, opts, labels=None):
-    """One mini-batch of the AAE procedure (PAPER.md §3): reconstruction, then regularization.
+    """One mini-batch of the AAE procedure (docs/paper.md §3): reconstruction, then regularization.
 
-    labels: integer labels per example. For label-regularized training (PAPER.md §2.3) -1 marks an
+    labels: integer labels per example. For label-regularized training (docs/paper.md §4.2) -1 marks an
     unlabeled example; prior samples then come from the labeled component, and D sees the label.
-    For the supervised AAE (PAPER.md §4) the decoder reads them. prior: the AAE's p(z) (None for the
+    For the supervised AAE (docs/paper.md §4) the decoder reads them. prior: the AAE's p(z) (None for the
     categorical models, which carry their own)."""
     drawn = model.prior_batch(prior, len(x), rng, labels)
     stats = {"rec": reconstruction_step(model, x, opts["reconstruction"], labels)}
@@ -329,7 +329,7 @@ def discriminator_warning(epoch, d_real, d_fake):
 
     At the game's equilibrium D outputs ½ everywhere, so ½ late in training is success; no difference between
     prior samples and codes after the first epoch means D learned nothing (a wiring or learning-rate problem).
-    D sure of every sample leaves the encoder no useful gradient (PAPER.md §7, diagnostics)."""
+    D sure of every sample leaves the encoder no useful gradient (docs/paper.md §7, diagnostics)."""
     if epoch == 1 and abs(d_real - d_fake) < 0.005:
         return (f"discriminator at chance after the first epoch (mean D(prior)={d_real:.3f}, "
                 f"mean D(codes)={d_fake:.3f}): is it learning? check its learning rate")
@@ -344,7 +344,7 @@ def _mean_probability(logits):
 
 
 def label_inputs(labels, n_classes_plus_one, rng):
-    """The one-hot label input of a label-aware discriminator (PAPER.md §2.3), and prior labels.
+    """The one-hot label input of a label-aware discriminator (docs/paper.md §4.2), and prior labels.
 
     Fake side: the image's label, or the extra "unlabeled" class (the last one) where labels == -1. Real
     side: the same labels pick the prior's component, so each (code, label) pair D sees has a prior
@@ -396,7 +396,7 @@ def discriminator_accuracy(model, x, z_prior, labels_onehot=None):
 
 
 # ---------------------------------------------------------------------------------------------------
-# The VAE, for the paper's comparison (PAPER.md §2 "Relation to the VAE", Fig. 2)
+# The VAE, for the paper's comparison (docs/paper.md §2 "Relation to the VAE", Fig. 2)
 # ---------------------------------------------------------------------------------------------------
 
 

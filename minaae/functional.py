@@ -530,7 +530,7 @@ def one_hot(labels, n_classes, dtype=np.float32):
 
 
 # ---------------------------------------------------------------------------------------------------
-# The Gaussian posterior (PAPER.md §2, encoder 2; the VAE of §2 "Relation to the VAE")
+# The Gaussian posterior (docs/paper.md §2, encoder 2; the VAE of §2 "Relation to the VAE")
 # ---------------------------------------------------------------------------------------------------
 
 

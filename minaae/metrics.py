@@ -1,5 +1,5 @@
-"""Evaluation: Parzen-window log-likelihood (PAPER.md §2, Table 1), classification and clustering error
-(PAPER.md §4, Tables 2–3), and how well the codes match the prior (MMD, moments). Sums run in float64.
+"""Evaluation: Parzen-window log-likelihood (docs/paper.md §2, Table 1), classification and clustering error
+(docs/paper.md §4, Tables 2–3), and how well the codes match the prior (MMD, moments). Sums run in float64.
 
 The Parzen window and the MMD compute in the module of their inputs (NumPy, or CuPy on a GPU); every
 function returns NumPy arrays or Python floats, ready for metrics.json (docs/metrics.md).
@@ -52,14 +52,14 @@ def _int_labels(name, labels, n):
 
 
 # ---------------------------------------------------------------------------------------------------
-# Parzen window (PAPER.md §2, Table 1)
+# Parzen window (docs/paper.md §2, Table 1)
 # ---------------------------------------------------------------------------------------------------
 
 
 def parzen_log_likelihood(x, samples, sigma, batch_size=2000):
     """log p̂(x) per row of x (N, D) -> (N,), for the Parzen window of `samples` (M, D), bandwidth σ:
 
-    log p̂(x) = logsumexp_i(−‖x − μ_i‖² / 2σ²) − log M − (D/2) log(2πσ²)      (PAPER.md §2)
+    log p̂(x) = logsumexp_i(−‖x − μ_i‖² / 2σ²) − log M − (D/2) log(2πσ²)      (docs/paper.md §2)
 
     Both x and the samples are processed in blocks of `batch_size` rows, and the blocks over samples are
     combined with a running logsumexp, so 10,000 × 10,000 × 784 keeps one (batch, batch) block in memory.
@@ -99,8 +99,8 @@ def parzen_log_likelihood(x, samples, sigma, batch_size=2000):
 def select_parzen_sigma(x_val, samples, sigmas=GAN_SIGMAS, batch_size=2000):
     """The σ of the grid with the highest mean validation log-likelihood: (best σ, scores per σ).
 
-    The default grid is the GAN paper's protocol (PAPER.md §2): 10 values, log-spaced in [0.1, 1].
-    Choose σ on validation data; the test set is then scored once with it (PAPER.md §7).
+    The default grid is the GAN paper's protocol (docs/paper.md §2): 10 values, log-spaced in [0.1, 1].
+    Choose σ on validation data; the test set is then scored once with it (docs/paper.md §7).
     """
     sigmas = np.asarray(sigmas, dtype=np.float64)
     if sigmas.ndim != 1 or len(sigmas) == 0:
@@ -112,7 +112,7 @@ def select_parzen_sigma(x_val, samples, sigmas=GAN_SIGMAS, batch_size=2000):
 
 
 def parzen_report(x_test, samples, sigma, batch_size=2000):
-    """(mean test log-likelihood, its standard error) — the numbers of Table 1 (PAPER.md §4)."""
+    """(mean test log-likelihood, its standard error) — the numbers of Table 1 (docs/paper.md §4)."""
     if len(x_test) < 2:  # checked first: the likelihoods take minutes at full size
         raise ValueError(f"parzen_report: a standard error needs at least 2 test points, got {len(x_test)}")
     ll = parzen_log_likelihood(x_test, samples, sigma, batch_size)
@@ -120,7 +120,7 @@ def parzen_report(x_test, samples, sigma, batch_size=2000):
 
 
 # ---------------------------------------------------------------------------------------------------
-# Classification and clustering (PAPER.md §4)
+# Classification and clustering (docs/paper.md §4)
 # ---------------------------------------------------------------------------------------------------
 
 
@@ -139,7 +139,7 @@ def classification_error(scores, labels):
 
 
 def cluster_label_map(cluster_probs, labels):
-    """The paper's rule (PAPER.md §4): cluster k takes the label of the example with the largest q(y = k|x).
+    """The paper's rule (docs/paper.md §4): cluster k takes the label of the example with the largest q(y = k|x).
 
     cluster_probs (N, K) on labeled training or validation data, labels (N,); returns (K,) labels.
     """
@@ -154,7 +154,7 @@ def majority_cluster_map(assignments, labels, n_clusters):
     """Each cluster takes the most frequent label of the examples assigned to it: (n_clusters,) labels.
 
     On the data it is fitted to this is the best label per cluster, so it is an optimistic bound beside
-    the paper's rule (PAPER.md §7). Ties go to the smaller label. A cluster with no example gets the most
+    the paper's rule (docs/paper.md §7). Ties go to the smaller label. A cluster with no example gets the most
     frequent label overall — the best guess without evidence — since test points may still land in it.
     """
     assignments, labels = as_numpy(assignments), as_numpy(labels)
@@ -176,7 +176,7 @@ def majority_cluster_map(assignments, labels, n_clusters):
 
 def clustering_error(test_probs, test_labels, mapping):
     """Test error when each test point (N, K) goes to its most probable cluster and takes that cluster's
-    label from mapping (K,) (PAPER.md §4, Table 3)."""
+    label from mapping (K,) (docs/paper.md §4.6, Table 3)."""
     test_probs, test_labels, mapping = as_numpy(test_probs), as_numpy(test_labels), as_numpy(mapping)
     if (test_probs.ndim != 2 or len(test_probs) == 0 or test_labels.shape != (len(test_probs),)
             or mapping.shape != (test_probs.shape[1],)):

@@ -19,7 +19,7 @@ from .backend import as_numpy, device_of, get_array_module, like, to_device
 
 
 def normal_(shape, std, rng, dtype=np.float32):
-    """W ~ N(0, std²), an array of `shape`: the paper's initialization with std 0.01 (PAPER.md §5).
+    """W ~ N(0, std²), an array of `shape`: the paper's initialization with std 0.01 (docs/paper.md §5).
 
     (Returns a new array; the underscore only echoes torch.nn.init.normal_.)
     """
@@ -292,7 +292,7 @@ class LeakyReLU(Module):
 
 
 class Sigmoid(Module):
-    """y = 1 / (1 + exp(−x)): the decoder's output for pixel intensities in [0, 1] (PAPER.md §5)."""
+    """y = 1 / (1 + exp(−x)): the decoder's output for pixel intensities in [0, 1] (docs/paper.md §5)."""
 
     def forward(self, x):
         return F.sigmoid(x)
@@ -332,7 +332,7 @@ class Dropout(Module):
 class GaussianNoise(Module):
     """y = x + ε with ε ~ N(0, std²) per element, in training mode; y = x in eval mode.
 
-    PAPER.md §5: input noise of std 0.3 on the semi-supervised encoder; §7: on the discriminator's input.
+    docs/paper.md §5: input noise of std 0.3 on the semi-supervised encoder; §7: on the discriminator's input.
     The noise is a constant, so the gradient passes through unchanged. Noise comes from `rng`.
     """
 
@@ -388,7 +388,7 @@ def mlp(sizes, activation=ReLU, rng=None, init="normal", std=0.01, dtype=np.floa
     """Linear layers of the given sizes with `activation()` between them, as a Sequential.
 
     mlp([784, 1000, 1000, 8]) is Linear(784, 1000), ReLU, Linear(1000, 1000), ReLU, Linear(1000, 8): the
-    paper's networks (PAPER.md §5), whose output is linear (logits or codes). All layers draw from one
+    paper's networks (docs/paper.md §5), whose output is linear (logits or codes). All layers draw from one
     generator, `rng` (None: seeded with 0), so that no two layers get the same weights.
     """
     if len(sizes) < 2:

@@ -193,7 +193,7 @@ def _adam_rule(p, g, m, v, t, lr, beta1, beta2, eps, weight_decay):
 
 
 class MultiStepLR:
-    """lr = base_lr · γ^(number of milestones ≤ epoch), the paper's step decays (PAPER.md §5: ÷10 at epochs
+    """lr = base_lr · γ^(number of milestones ≤ epoch), the paper's step decays (docs/paper.md §5: ÷10 at epochs
     50 and 1000). Call `step()` once at the end of every epoch; `epoch` counts the finished ones."""
 
     def __init__(self, optimizer, milestones, gamma=0.1):

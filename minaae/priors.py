@@ -1,10 +1,10 @@
-"""Prior distributions p(z) that the adversarial regularization imposes on the codes (PAPER.md §2, §5).
+"""Prior distributions p(z) that the adversarial regularization imposes on the codes (docs/paper.md §2, §5).
 
 An AAE needs only to *sample* its prior (a VAE needs its density). Each prior draws `(n, dim)` float32
 samples from an explicitly passed generator — never a global or reseeded one, which would hand the
-discriminator the same "prior" batch every time (PAPER.md §7) — where the generator lives (NumPy or CuPy;
+discriminator the same "prior" batch every time (docs/paper.md §7) — where the generator lives (NumPy or CuPy;
 Categorical given labels draws nothing and stays with them). Integer `labels` choose the mixture component
-or swiss-roll segment, for label-regularized training (PAPER.md §2.3). Each prior owns its geometry:
+or swiss-roll segment, for label-regularized training (docs/paper.md §4.2). Each prior owns its geometry:
 `log_density` (NumPy, for plots and checks), `log_prob` (differentiable, for the VAE), `label_of` (the
 component or segment of a point), `tour` (points along its axes, to decode). `PRIORS` names them for the
 command line; a new prior is one class here and its entry in `PRIORS` (docs/extend.md).
@@ -83,7 +83,7 @@ class Prior:
 
 
 class Gaussian(Prior):
-    """N(0, std² I) in `dim` dimensions (PAPER.md §4: the likelihood experiment uses dim 8, std 5)."""
+    """N(0, std² I) in `dim` dimensions (docs/paper.md §4: the likelihood experiment uses dim 8, std 5)."""
 
     def __init__(self, dim, std=1.0):
         _check_positive(dim, "dim", "Gaussian", integer=True)
@@ -106,7 +106,7 @@ class Gaussian(Prior):
 
 
 class GaussianMixture(Prior):
-    """The paper's 2-D mixture of `n_components` Gaussians arranged on a circle (PAPER.md §5).
+    """The paper's 2-D mixture of `n_components` Gaussians arranged on a circle (docs/paper.md §5).
 
     Component k is N(0, diag(std[0]², std[1]²)) rotated by the angle θ_k = 2πk/n and shifted by
     radius·(cos θ_k, sin θ_k): elongated blobs pointing away from the centre. Components are equally likely.
@@ -186,7 +186,7 @@ class GaussianMixture(Prior):
 
 
 class SwissRoll(Prior):
-    """A 2-D swiss roll cut into `n_classes` segments along its length (PAPER.md §5).
+    """A 2-D swiss roll cut into `n_classes` segments along its length (docs/paper.md §5).
 
     For segment k: u = (U(0, 1) + k)/n, radius 3√u, angle 4π√u, plus N(0, noise² I) around the roll's
     axis. √u spreads the points evenly along the spiral. The paper's scale is kept: the roll ends at
@@ -252,7 +252,7 @@ class SwissRoll(Prior):
 
 
 class Categorical(Prior):
-    """Uniform one-hot vectors (n, n_classes): the prior of the semi-supervised y head (PAPER.md §4).
+    """Uniform one-hot vectors (n, n_classes): the prior of the semi-supervised y head (docs/paper.md §4).
 
     Given labels, the one-hots of those labels, on the labels' device (no draw is made).
     """
@@ -274,7 +274,7 @@ PRIORS = {"gaussian": Gaussian, "mixture": GaussianMixture, "swissroll": SwissRo
 
 def make_prior(name, dim=2, std=None):
     """The prior named on the command line (a key of PRIORS): 'gaussian' takes any dim and std (default 1);
-    the others are 2-D with the paper's settings of PAPER.md §5."""
+    the others are 2-D with the paper's settings of docs/paper.md §5."""
     if name not in PRIORS:
         *others, last = map(repr, PRIORS)
         raise ValueError(f"unknown prior {name!r}; expected {', '.join(others)} or {last}")

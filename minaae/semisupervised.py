@@ -1,10 +1,10 @@
 """AAEs with a categorical code: semi-supervised classification, clustering, dimensionality reduction
-(PAPER.md §4 rows 5–7). Split from aae.py because these models have two codes and two discriminators.
+(docs/paper.md §4.5–§4.7). Split from aae.py because these models have two codes and two discriminators.
 
 The encoder has two heads on one trunk: q(y|x), a softmax over `n_classes`, and q(z|x), a linear
 "style" code. The decoder reconstructs x from [y, z]. Two discriminators regularize the heads: one
 imposes the categorical prior Cat(n_classes) on y, one the Gaussian N(0, I) on z. So y is pushed toward
-one-hot vectors carrying the class, and z toward a class-free style. Per mini-batch (PAPER.md §4):
+one-hot vectors carrying the class, and z toward a class-free style. Per mini-batch (docs/paper.md §4):
 
 1. reconstruction phase (an unlabeled batch): encoder + decoder (`aae.reconstruction_step`);
 2. regularization phase: both discriminators, then the encoder as their generator (`aae.regularization_step`);
@@ -21,18 +21,18 @@ from .backend import as_numpy, get_array_module, like, to_device
 
 
 class CategoricalAAE(PhaseModel):
-    """The semi-supervised / clustering AAE of PAPER.md §4 rows 5–6.
+    """The semi-supervised / clustering AAE of docs/paper.md §4.5–§4.6.
 
     x (N, data_dim) -> trunk -> y logits (N, n_classes), z (N, style_dim); decoder [softmax(y), z] -> x.
-    input_noise: std of Gaussian noise on the encoder's input in training (PAPER.md §5: 0.3);
-    input_dropout / batch_norm: the clustering settings of PAPER.md §5 (input dropout 0.2, batch
-    normalization in the encoder only — never in a discriminator, PAPER.md §7).
+    input_noise: std of Gaussian noise on the encoder's input in training (docs/paper.md §5: 0.3);
+    input_dropout / batch_norm: the clustering settings of docs/paper.md §5 (input dropout 0.2, batch
+    normalization in the encoder only — never in a discriminator, docs/paper.md §7).
     joint_discriminator (ours, not the paper's; docs/variants.md): D_gauss judges [z, y] against [N(0, I),
     independent Cat] samples, so q(z, y) is matched to p(z) p(y) and z cannot carry the class.
     output_batch_norm: batch normalization on the cluster logits and the style code (a recipe of two public
     reimplementations, not stated in the paper; docs/variants.md): logits whose batch statistics are pinned
     cannot push one cluster above the rest for every image, so clusters stay alive and q(y|x) stays soft.
-    d_input_noise: std of Gaussian noise on both discriminators' inputs in training (PAPER.md §7; 0, the
+    d_input_noise: std of Gaussian noise on both discriminators' inputs in training (docs/paper.md §7; 0, the
     paper's model, by default). D_cat can then not tell a one-hot from a nearly one-hot softmax, so the
     encoder is not pushed to saturate q(y|x), whose gradient could then no longer move an image's cluster.
     """
@@ -108,7 +108,7 @@ class CategoricalAAE(PhaseModel):
 
 
 class DimReductionAAE(CategoricalAAE):
-    """Dimensionality reduction (PAPER.md §4 row 7): the representation is W_Cᵀ y + z.
+    """Dimensionality reduction (docs/paper.md §4.7): the representation is W_Cᵀ y + z.
 
     The class head y (one of m clusters) selects a learned cluster head, a row of W_C (m, n), and the
     n-D style z places the image around it; the decoder reconstructs x from that n-D representation.
@@ -174,9 +174,9 @@ def train_step(model, x, rng, opts, labeled=None):
     return stats
 
 
-# The paper's SGD (PAPER.md §5), for aae.make_optimizers(model, **PAPER_SGD): momentum 0.9 for reconstruction and
+# The paper's SGD (docs/paper.md §5), for aae.make_optimizers(model, **PAPER_SGD): momentum 0.9 for reconstruction and
 # classification, 0.1 for the adversarial networks; lr 0.01 (reconstruction), 0.1 (the rest), ÷10 at epochs 50
-# and 1000 (aae.step_decays). Or Adam, lr 1e-4 and β1 = 0.1 for every phase (PAPER.md §7: worked for others).
+# and 1000 (aae.step_decays). Or Adam, lr 1e-4 and β1 = 0.1 for every phase (docs/paper.md §7: worked for others).
 PAPER_SGD = {"optimizer": "sgd",
              "lr": {"reconstruction": 0.01, "d_cat": 0.1, "d_gauss": 0.1, "generator": 0.1, "classification": 0.1},
              "momentum": {"reconstruction": 0.9, "d_cat": 0.1, "d_gauss": 0.1, "generator": 0.1,

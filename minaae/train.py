@@ -4,7 +4,7 @@ atomic checkpoints, exact resume, and a clear stop when a loss diverges.
 `fit` knows nothing about AAEs: it calls `step(batch) -> {name: float}` for each batch of an epoch,
 averages what the step returns, and saves everything needed to continue (model, optimizers, the random
 generator, the history, a record of what defines the run). An epoch is one pass over the training set
-(PAPER.md §7).
+(docs/paper.md §7).
 """
 
 import json

@@ -1,5 +1,5 @@
-"""Evaluation metrics against independent references: the Parzen window (PAPER.md §2, Table 1) against
-a float64 double loop and scipy, σ selection, the clustering rules of PAPER.md §4 on hand-made
+"""Evaluation metrics against independent references: the Parzen window (docs/paper.md §2, Table 1) against
+a float64 double loop and scipy, σ selection, the clustering rules of docs/paper.md §4 on hand-made
 assignments, MMD against its defining double sum, and the moment gap on known values."""
 
 import json
@@ -193,7 +193,7 @@ def test_parzen_report_is_the_mean_and_its_standard_error(three_blobs):
 
 
 # ---------------------------------------------------------------------------------------------------
-# Classification and clustering (PAPER.md §4)
+# Classification and clustering (docs/paper.md §4)
 # ---------------------------------------------------------------------------------------------------
 
 

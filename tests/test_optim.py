@@ -454,7 +454,7 @@ def test_multistep_schedule_resumes_where_it_stopped():
 
 
 def test_the_papers_schedule_divides_by_ten_after_epochs_50_and_1000():
-    """PAPER.md §5: epochs 1–50 at lr, 51–1000 at lr/10, later at lr/100; step() ends an epoch."""
+    """docs/paper.md §5: epochs 1–50 at lr, 51–1000 at lr/10, later at lr/100; step() ends an epoch."""
     opt = optim.SGD([nn.Parameter(np.ones(1))], lr=0.1)
     schedule = optim.MultiStepLR(opt, [50, 1000], gamma=0.1)
     lr_of_epoch = {}

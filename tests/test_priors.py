@@ -1,5 +1,5 @@
-"""Prior samplers p(z) (PAPER.md §5): moments and geometry against closed forms, the mixture's density
-against scipy, labels, seeds (the reseeding bug of PAPER.md §7), dtypes, shapes and errors."""
+"""Prior samplers p(z) (docs/paper.md §5): moments and geometry against closed forms, the mixture's density
+against scipy, labels, seeds (the reseeding bug of docs/paper.md §7), dtypes, shapes and errors."""
 
 import math
 
@@ -19,7 +19,7 @@ def rotation(angle):
 
 
 def mixture_component(k, n_components=10, radius=1.4, std=(0.5, 0.1)):
-    """Mean and covariance of component k, written out from PAPER.md §5."""
+    """Mean and covariance of component k, written out from docs/paper.md §5."""
     angle = 2 * np.pi * k / n_components
     rot = rotation(angle)
     return radius * np.array([np.cos(angle), np.sin(angle)]), rot @ np.diag(np.square(std)) @ rot.T
@@ -313,7 +313,7 @@ def test_same_seed_gives_the_same_samples(prior):
 
 @pytest.mark.parametrize("prior", ALL, ids=IDS)
 def test_successive_calls_with_one_generator_give_new_samples(prior):
-    # PAPER.md §7: a sampler that reseeds on every call hands the discriminator the same "prior" batch forever
+    # docs/paper.md §7: a sampler that reseeds on every call hands the discriminator the same "prior" batch forever
     rng = np.random.default_rng(7)
     first, second = prior.sample(50, rng), prior.sample(50, rng)
     assert not np.array_equal(first, second)

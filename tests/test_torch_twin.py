@@ -219,7 +219,7 @@ class TorchAAE:
         return self.discriminator(z)
 
     def iteration(self, x, labels, z_prior, opts):
-        """PAPER.md §3: reconstruction (enc + dec), then D on prior vs codes, then the encoder vs D."""
+        """docs/paper.md §3: reconstruction (enc + dec), then D on prior vs codes, then the encoder vs D."""
         opts["reconstruction"].zero_grad()
         rec = tF.binary_cross_entropy_with_logits(self.decode(self.encoder(x), labels), x)
         rec.backward()
