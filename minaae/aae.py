@@ -25,9 +25,7 @@ from .backend import as_numpy, device_of, like, to_device
 REAL, FAKE = 1.0, 0.0
 
 
-# ---------------------------------------------------------------------------------------------------
-# Encoders: the three choices of q(z|x) in docs/paper.md §2
-# ---------------------------------------------------------------------------------------------------
+# ---- Encoders: the three choices of q(z|x) in docs/paper.md §2 ------------------------------------
 
 
 class DeterministicEncoder(nn.Module):
@@ -81,9 +79,7 @@ class UniversalEncoder(nn.Module):
 ENCODERS = {"deterministic": DeterministicEncoder, "gaussian": GaussianEncoder, "universal": UniversalEncoder}
 
 
-# ---------------------------------------------------------------------------------------------------
-# The phase interface every variant speaks, and the AAE
-# ---------------------------------------------------------------------------------------------------
+# ---- The phase interface every variant speaks, and the AAE ----------------------------------------
 
 
 # One adversarial regularizer: the discriminator `name` (an attribute of the model, and its optimizer's key),
@@ -228,9 +224,7 @@ def frozen(*modules):
             p.requires_grad = True  # a Parameter always requires grad outside this block
 
 
-# ---------------------------------------------------------------------------------------------------
-# Losses (docs/paper.md §2, "Losses as implemented")
-# ---------------------------------------------------------------------------------------------------
+# ---- Losses (docs/paper.md §2, "Losses as implemented") -------------------------------------------
 
 
 def reconstruction_loss(logits, x):
@@ -250,9 +244,7 @@ def generator_loss(d_fake):
     return F.binary_cross_entropy_with_logits(d_fake, REAL)
 
 
-# ---------------------------------------------------------------------------------------------------
-# The phases of docs/paper.md §3
-# ---------------------------------------------------------------------------------------------------
+# ---- The phases of docs/paper.md §3 ---------------------------------------------------------------
 
 
 def reconstruction_step(model, x, opt, labels=None):
@@ -357,9 +349,7 @@ def label_inputs(labels, n_classes_plus_one, rng):
     return F.one_hot(np.where(unlabeled, k, labels), n_classes_plus_one), prior_labels
 
 
-# ---------------------------------------------------------------------------------------------------
-# Evaluation helpers
-# ---------------------------------------------------------------------------------------------------
+# ---- Evaluation helpers ---------------------------------------------------------------------------
 
 
 def batched(model, fn, x, batch_size=1000):
@@ -395,9 +385,7 @@ def discriminator_accuracy(model, x, z_prior, labels_onehot=None):
     return float((real.sum() + fake.sum()) / (len(real) + len(fake)))
 
 
-# ---------------------------------------------------------------------------------------------------
-# The VAE, for the paper's comparison (docs/paper.md §2 "Relation to the VAE", Fig. 2)
-# ---------------------------------------------------------------------------------------------------
+# ---- The VAE, for the paper's comparison (docs/paper.md §2 "Relation to the VAE", Fig. 2) ---------
 
 
 class VAE(nn.Module):

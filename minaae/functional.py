@@ -22,9 +22,7 @@ __all__ = [
 ]
 
 
-# ---------------------------------------------------------------------------------------------------
-# Elementwise math
-# ---------------------------------------------------------------------------------------------------
+# ---- Elementwise math -----------------------------------------------------------------------------
 
 
 class Exp(Function):
@@ -102,9 +100,7 @@ def max(x, axis=None, keepdims=False):  # noqa: A001 - the math name
     return Max(axis, keepdims)(x)
 
 
-# ---------------------------------------------------------------------------------------------------
-# Activations (through the fused kernels)
-# ---------------------------------------------------------------------------------------------------
+# ---- Activations (through the fused kernels) ------------------------------------------------------
 
 
 class ReLU(Function):
@@ -177,9 +173,7 @@ def softplus(x):
     return Softplus()(x)
 
 
-# ---------------------------------------------------------------------------------------------------
-# Softmax family (along the last axis by default)
-# ---------------------------------------------------------------------------------------------------
+# ---- Softmax family (along the last axis by default) ----------------------------------------------
 
 
 def _logsumexp(x, axis):
@@ -242,9 +236,7 @@ def softmax(x, axis=-1):
     return Softmax(axis)(x)
 
 
-# ---------------------------------------------------------------------------------------------------
-# Linear algebra and joining
-# ---------------------------------------------------------------------------------------------------
+# ---- Linear algebra and joining -------------------------------------------------------------------
 
 
 def matmul(a, b):
@@ -347,9 +339,7 @@ def maximum(a, b):
     return where(a.data >= b.data, a, b)
 
 
-# ---------------------------------------------------------------------------------------------------
-# Regularization layers
-# ---------------------------------------------------------------------------------------------------
+# ---- Regularization layers ------------------------------------------------------------------------
 
 
 class Dropout(Function):
@@ -431,9 +421,7 @@ def batch_norm(x, gamma, beta, running_mean, running_var, training, momentum=0.1
     return (x - Tensor(running_mean.astype(x.dtype))) * scale + beta
 
 
-# ---------------------------------------------------------------------------------------------------
-# Losses (all from logits where a probability is involved)
-# ---------------------------------------------------------------------------------------------------
+# ---- Losses (all from logits where a probability is involved) -------------------------------------
 
 
 class MSELoss(Function):
@@ -529,9 +517,7 @@ def one_hot(labels, n_classes, dtype=np.float32):
     return out
 
 
-# ---------------------------------------------------------------------------------------------------
-# The Gaussian posterior (docs/paper.md §2, encoder 2; the VAE of §2 "Relation to the VAE")
-# ---------------------------------------------------------------------------------------------------
+# ---- The Gaussian posterior (docs/paper.md §2, encoder 2; the VAE of §2 "Relation to the VAE") ----
 
 
 class GaussianSample(Function):

@@ -63,9 +63,7 @@ def _gpu_out(x, *others):
     return cp.empty_like(x), [cp.ascontiguousarray(cp.broadcast_to(o, x.shape)) for o in others]
 
 
-# ---------------------------------------------------------------------------------------------------
-# Activations
-# ---------------------------------------------------------------------------------------------------
+# ---- Activations ----------------------------------------------------------------------------------
 
 
 def relu(x):
@@ -114,9 +112,7 @@ def sigmoid(x):
     return np.where(x >= 0, 1, e) / (1 + e)
 
 
-# ---------------------------------------------------------------------------------------------------
-# Binary cross-entropy from logits
-# ---------------------------------------------------------------------------------------------------
+# ---- Binary cross-entropy from logits -------------------------------------------------------------
 
 
 def bce_with_logits(z, t):
@@ -139,9 +135,7 @@ def bce_with_logits_backward(z, t, gy):
     return gz
 
 
-# ---------------------------------------------------------------------------------------------------
-# Optimizer updates (in place; the same rules as torch.optim)
-# ---------------------------------------------------------------------------------------------------
+# ---- Optimizer updates (in place; the same rules as torch.optim) ----------------------------------
 
 
 def sgd_step(p, g, buf, lr, momentum, dampening, weight_decay, nesterov, first_step):
@@ -191,9 +185,7 @@ def adam_step(p, g, m, v, step, lr, beta1, beta2, eps, weight_decay):
     # END EXERCISE
 
 
-# ---------------------------------------------------------------------------------------------------
-# The reparametrized Gaussian sample
-# ---------------------------------------------------------------------------------------------------
+# ---- The reparametrized Gaussian sample -----------------------------------------------------------
 
 
 def gaussian_sample(mu, logvar, eps):

@@ -51,9 +51,7 @@ def _int_labels(name, labels, n):
     return labels
 
 
-# ---------------------------------------------------------------------------------------------------
-# Parzen window (docs/paper.md §2, Table 1)
-# ---------------------------------------------------------------------------------------------------
+# ---- Parzen window (docs/paper.md §2, Table 1) ----------------------------------------------------
 
 
 def parzen_log_likelihood(x, samples, sigma, batch_size=2000):
@@ -119,9 +117,7 @@ def parzen_report(x_test, samples, sigma, batch_size=2000):
     return float(ll.mean()), float(ll.std(ddof=1) / math.sqrt(len(ll)))
 
 
-# ---------------------------------------------------------------------------------------------------
-# Classification and clustering (docs/paper.md §4)
-# ---------------------------------------------------------------------------------------------------
+# ---- Classification and clustering (docs/paper.md §4) ---------------------------------------------
 
 
 def classification_error(scores, labels):
@@ -185,9 +181,7 @@ def clustering_error(test_probs, test_labels, mapping):
     return float((mapping[test_probs.argmax(1)] != test_labels).mean())
 
 
-# ---------------------------------------------------------------------------------------------------
-# Do the codes match the prior?
-# ---------------------------------------------------------------------------------------------------
+# ---- Do the codes match the prior? ----------------------------------------------------------------
 
 
 def _squared_distances(u, v):

@@ -13,9 +13,7 @@ from . import functional as F
 from .autograd import Tensor
 from .backend import as_numpy, device_of, get_array_module, like, to_device
 
-# ---------------------------------------------------------------------------------------------------
-# Initializers: weight arrays (in, out) from an explicit generator
-# ---------------------------------------------------------------------------------------------------
+# ---- Initializers: weight arrays (in, out) from an explicit generator -----------------------------
 
 
 def normal_(shape, std, rng, dtype=np.float32):
@@ -49,9 +47,7 @@ def init_weight(init, shape, rng, std=0.01, dtype=np.float32):
     return normal_(shape, std, rng, dtype) if init == "normal" else INITS[init](shape, rng, dtype)
 
 
-# ---------------------------------------------------------------------------------------------------
-# Module
-# ---------------------------------------------------------------------------------------------------
+# ---- Module ---------------------------------------------------------------------------------------
 
 
 class Parameter(Tensor):
@@ -208,9 +204,7 @@ class Module:
         return ""
 
 
-# ---------------------------------------------------------------------------------------------------
-# Layers
-# ---------------------------------------------------------------------------------------------------
+# ---- Layers ---------------------------------------------------------------------------------------
 
 
 class Linear(Module):

@@ -31,9 +31,7 @@ class CheckpointError(TrainingError):
     """A checkpoint is missing, corrupt, does not fit the model, or belongs to another run."""
 
 
-# ---------------------------------------------------------------------------------------------------
-# Checkpoints: one .npz holding every array, plus the JSON-able rest under the key "meta"
-# ---------------------------------------------------------------------------------------------------
+# ---- Checkpoints: one .npz holding every array, plus the JSON-able rest under the key "meta" ------
 
 
 def _flatten(tree, prefix, arrays, meta):
@@ -123,9 +121,7 @@ def load_checkpoint(path, model, optimizers, rng):
     return meta["state"]
 
 
-# ---------------------------------------------------------------------------------------------------
-# The loop
-# ---------------------------------------------------------------------------------------------------
+# ---- The loop -------------------------------------------------------------------------------------
 
 
 def fit(model, step, epoch_batches, epochs, optimizers, rng, out_dir, evaluate=None, resume=False,
