@@ -1,17 +1,9 @@
 """Fused elementwise kernels: CUDA source in kernels.cu, and a NumPy twin of each for the CPU.
 
-What they fuse, and why it pays on a GPU (docs/kernels.md): each function below is a chain of NumPy
-operations, and every NumPy operation is one pass over memory, most with a temporary array. On a GPU these
-elementwise chains are limited by memory traffic, so one kernel that reads each input once and writes each
-output once saves about the passes it replaces: the stable cross-entropy and its gradient are 4–5 NumPy
-operations each (the forward's CPU path is functional.bce_elementwise), an Adam update over a whole
-parameter 13 (15 with weight decay). No GPU was available to
-measure the speed-up; `examples/benchmark.py --device cuda` does, where one is.
-
-The NumPy twin is both the CPU path and the specification: tests check each twin against an
-independent formula and finite differences, and each CUDA kernel against its twin (on the host through
-a shim, and on a GPU where one exists). Twins keep the input dtype (no float64 promotion of float32
-data) and update optimizer state in place.
+Each kernel replaces a chain of NumPy passes over memory with one (why it pays on a GPU, and what each
+fuses: docs/kernels.md). The NumPy twin is both the CPU path and the specification: tests check each twin
+against an independent formula and finite differences, and each CUDA kernel against its twin. Twins keep
+the input dtype (no float64 promotion of float32 data) and update optimizer state in place.
 """
 
 import os

@@ -1,13 +1,10 @@
 """Prior distributions p(z) that the adversarial regularization imposes on the codes (docs/paper.md §2, §5).
 
-An AAE needs only to *sample* its prior (a VAE needs its density). Each prior draws `(n, dim)` float32
-samples from an explicitly passed generator — never a global or reseeded one, which would hand the
-discriminator the same "prior" batch every time (docs/paper.md §7) — where the generator lives (NumPy or CuPy;
-Categorical given labels draws nothing and stays with them). Integer `labels` choose the mixture component
-or swiss-roll segment, for label-regularized training (docs/paper.md §4.2). Each prior owns its geometry:
-`log_density` (NumPy, for plots and checks), `log_prob` (differentiable, for the VAE), `label_of` (the
-component or segment of a point), `tour` (points along its axes, to decode). `PRIORS` names them for the
-command line; a new prior is one class here and its entry in `PRIORS` (docs/extend.md).
+Each prior draws `(n, dim)` float32 samples from an explicitly passed generator — never a global or
+reseeded one, which would hand the discriminator the same "prior" batch every time (docs/paper.md §7).
+Integer `labels` choose the mixture component or swiss-roll segment (docs/paper.md §4.2). Each prior owns
+its geometry: `log_density`, `log_prob` (differentiable, for the VAE), `label_of`, `tour`. `PRIORS` names
+them for the command line; a new prior is one class here and its entry in `PRIORS` (docs/extend.md).
 """
 
 import math
