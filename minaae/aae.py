@@ -27,7 +27,6 @@ REAL, FAKE = 1.0, 0.0
 
 # ---- Encoders: the three choices of q(z|x) in docs/paper.md §2 ------------------------------------
 
-
 class DeterministicEncoder(nn.Module):
     """z = f(x): an MLP. All of the paper's reported results use this encoder."""
 
@@ -80,7 +79,6 @@ ENCODERS = {"deterministic": DeterministicEncoder, "gaussian": GaussianEncoder, 
 
 
 # ---- The phase interface every variant speaks, and the AAE ----------------------------------------
-
 
 # One adversarial regularizer: the discriminator `name` (an attribute of the model, and its optimizer's key),
 # `discriminate` (z -> logits, any label input bound), prior samples `real` and codes `fake` (still in the
@@ -226,7 +224,6 @@ def frozen(*modules):
 
 # ---- Losses (docs/paper.md §2, "Losses as implemented") -------------------------------------------
 
-
 def reconstruction_loss(logits, x):
     """L_rec: binary cross-entropy between the pixels x and the sigmoid decoder output, computed from
     its logits and averaged over pixels and images (a per-pixel scale, so the paper's SGD learning
@@ -245,7 +242,6 @@ def generator_loss(d_fake):
 
 
 # ---- The phases of docs/paper.md §3 ---------------------------------------------------------------
-
 
 def reconstruction_step(model, x, opt, labels=None):
     """Phase 1: update encoder and decoder to reconstruct x (plus the model's extra cost). Returns the loss."""
@@ -351,7 +347,6 @@ def label_inputs(labels, n_classes_plus_one, rng):
 
 # ---- Evaluation helpers ---------------------------------------------------------------------------
 
-
 def batched(model, fn, x, batch_size=1000):
     """fn over x in chunks on the model's device, in eval mode and without a graph; one NumPy array.
     The model's mode is restored afterwards."""
@@ -386,7 +381,6 @@ def discriminator_accuracy(model, x, z_prior, labels_onehot=None):
 
 
 # ---- The VAE, for the paper's comparison (docs/paper.md §2 "Relation to the VAE", Fig. 2) ---------
-
 
 class VAE(nn.Module):
     """A variational autoencoder with the AAE's networks: Gaussian encoder q(z|x), sigmoid decoder. Trained on

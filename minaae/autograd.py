@@ -38,7 +38,6 @@ def is_grad_enabled():
 
 # ---- Tensor ---------------------------------------------------------------------------------------
 
-
 class Tensor:
     """An array with an optional gradient and the `Function` node that produced it.
 
@@ -275,7 +274,6 @@ def _reverse_topological_order(root):
 
 # ---- Function -------------------------------------------------------------------------------------
 
-
 class Function:
     """One differentiable operation. Subclasses define `forward(*arrays)` and `backward(grad)`.
 
@@ -322,7 +320,6 @@ def unbroadcast(grad, shape):
 
 
 # ---- Arithmetic (with broadcasting) ---------------------------------------------------------------
-
 
 class Add(Function):
     def forward(self, a, b):
@@ -408,7 +405,6 @@ class MatMul(Function):
 
 # ---- Reductions -----------------------------------------------------------------------------------
 
-
 def _expand_reduced(g, shape, axis, keepdims):
     """Reinsert the reduced axes of `g` (length 1) so that it broadcasts against `shape`."""
     if axis is None:
@@ -468,7 +464,6 @@ class Max(Function):
 
 
 # ---- Shapes and indexing --------------------------------------------------------------------------
-
 
 class Reshape(Function):
     def __init__(self, shape):

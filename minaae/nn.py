@@ -15,7 +15,6 @@ from .backend import as_numpy, device_of, get_array_module, like, to_device
 
 # ---- Initializers: weight arrays (in, out) from an explicit generator -----------------------------
 
-
 def normal_(shape, std, rng, dtype=np.float32):
     """W ~ N(0, std²), an array of `shape`: the paper's initialization with std 0.01 (docs/paper.md §5).
 
@@ -48,7 +47,6 @@ def init_weight(init, shape, rng, std=0.01, dtype=np.float32):
 
 
 # ---- Module ---------------------------------------------------------------------------------------
-
 
 class Parameter(Tensor):
     """A leaf tensor that a Module owns and an optimizer updates (requires_grad is always True)."""
@@ -205,7 +203,6 @@ class Module:
 
 
 # ---- Layers ---------------------------------------------------------------------------------------
-
 
 class Linear(Module):
     """y = x W + b with x: (N, in), W: (in, out), b: (out,), y: (N, out) — the paper's row vectors.

@@ -154,7 +154,6 @@ def cluster_head_penalty(heads, eta):
 
 # ---- The classification phase, and the optimizers' settings ---------------------------------------
 
-
 def classification_step(model, x, labels, opt):
     """Phase 3 (semi-supervised only): cross-entropy of q(y|x) on a labeled batch."""
     opt.zero_grad()
@@ -182,7 +181,6 @@ PAPER_SGD = {"optimizer": "sgd",
 
 
 # ---- Evaluation -----------------------------------------------------------------------------------
-
 
 def class_probabilities(model, x, batch_size=1000):
     """q(y|x) in eval mode, (N, n_classes) as a plain array; the model's mode is left as it was."""

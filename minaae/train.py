@@ -33,7 +33,6 @@ class CheckpointError(TrainingError):
 
 # ---- Checkpoints: one .npz holding every array, plus the JSON-able rest under the key "meta" ------
 
-
 def _flatten(tree, prefix, arrays, meta):
     """Split a nested dict into arrays (stored in the npz) and plain values (stored as JSON)."""
     for key, value in tree.items():
@@ -122,7 +121,6 @@ def load_checkpoint(path, model, optimizers, rng):
 
 
 # ---- The loop -------------------------------------------------------------------------------------
-
 
 def fit(model, step, epoch_batches, epochs, optimizers, rng, out_dir, evaluate=None, resume=False,
         schedules=(), progress=True, on_epoch=None, run=None, overwrite=False, set_lr=None, device="cpu"):
