@@ -92,8 +92,7 @@ class PhaseModel(nn.Module):
     A variant names its top-level modules by role: `encoder_modules` (moved by reconstruction and generator),
     `decoder_modules` (reconstruction), `discriminators` (a phase each), `classifier_modules` (classification,
     if any); defines `reconstruction_logits(x, labels)` and `regularizers(x, rng, drawn, labels)`; and may
-    add `extra_cost()` to L_rec and draw before reconstruction in `prior_batch` (the `drawn` of regularizers).
-    """
+    add `extra_cost()` to L_rec and draw before reconstruction in `prior_batch` (the `drawn` of regularizers)."""
 
     encoder_modules, decoder_modules, discriminators, classifier_modules = (), (), (), ()
 
@@ -123,8 +122,7 @@ class AAE(PhaseModel):
     dims: data_dim -> hidden... -> latent_dim for the encoder, the reverse for the decoder, and latent_dim
     (+ label classes, docs/paper.md §4.2) -> hidden... -> 1 for the discriminator. `d_label_classes` > 0: D also
     reads a one-hot of that many classes (the last means "unlabeled"). `decoder_classes` > 0: the supervised
-    AAE of docs/paper.md §4, whose decoder reads the one-hot label beside z, leaving z to carry the style alone.
-    """
+    AAE of docs/paper.md §4, whose decoder reads the one-hot label beside z, leaving z to carry the style alone."""
 
     encoder_modules, decoder_modules, discriminators = ("encoder",), ("decoder",), ("discriminator",)
 
@@ -190,8 +188,7 @@ def make_optimizers(model, optimizer="adam", lr=1e-3, d_lr=None, beta1=0.5, mome
     """One optimizer per phase of `model.parameter_groups()` (docs/paper.md §3).
 
     lr: the autoencoder's phases; d_lr (default lr): the discriminators'. lr and momentum may also be
-    dicts phase -> value (the paper's SGD settings, `semisupervised.PAPER_SGD`).
-    """
+    dicts phase -> value (the paper's SGD settings, `semisupervised.PAPER_SGD`)."""
     def make(phase, params):
         rate = lr[phase] if isinstance(lr, dict) else d_lr if d_lr and phase in model.discriminators else lr
         if optimizer == "adam":
@@ -257,8 +254,7 @@ def discriminator_step(discriminate, z_fake, z_prior, opt):
 
     discriminate: z -> logits (the discriminator, with any label input already bound).
     z_fake: codes enc(x) cut from the encoder's graph, so this step cannot touch the encoder.
-    Returns (L_D, mean D(prior), mean D(codes)) — the diagnostics of docs/paper.md §7.
-    """
+    Returns (L_D, mean D(prior), mean D(codes)) — the diagnostics of docs/paper.md §7."""
     # BEGIN EXERCISE 8: the discriminator step
     opt.zero_grad()
     d_real = discriminate(Tensor(z_prior))
@@ -274,8 +270,7 @@ def generator_step(discriminators, regularizers, opt):
     """Phase 2b: update the encoder so that every discriminator takes its codes for prior samples.
 
     The discriminators are frozen: the loss Σ L_G flows through them to the encoder but their own weights
-    get no gradient. Returns Σ L_G.
-    """
+    get no gradient. Returns Σ L_G."""
     opt.zero_grad()
     with frozen(*discriminators):
         first, *rest = regularizers

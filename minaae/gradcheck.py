@@ -21,8 +21,7 @@ def gradcheck(fn, inputs, eps=1e-6, rtol=1e-5, atol=1e-7, seed=0, raise_exceptio
 
     fn: takes Tensors (one per entry of `inputs`) and returns a Tensor.
     inputs: arrays or Tensors; each is converted to a float64 leaf that requires grad.
-    The error message gives, for the worst element: the input, its index, analytic and numeric values.
-    """
+    The error message gives, for the worst element: the input, its index, analytic and numeric values."""
     arrays = [np.array(as_numpy(x.data if isinstance(x, Tensor) else x), dtype=np.float64) for x in inputs]
     leaves = [Tensor(a, requires_grad=True) for a in arrays]
     out = fn(*leaves)

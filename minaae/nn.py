@@ -18,8 +18,7 @@ from .backend import as_numpy, device_of, get_array_module, like, to_device
 def normal_(shape, std, rng, dtype=np.float32):
     """W ~ N(0, std²), an array of `shape`: the paper's initialization with std 0.01 (docs/paper.md §5).
 
-    (Returns a new array; the underscore only echoes torch.nn.init.normal_.)
-    """
+    (Returns a new array; the underscore only echoes torch.nn.init.normal_.)"""
     return (rng.standard_normal(shape) * std).astype(dtype)
 
 
@@ -59,8 +58,7 @@ class Module:
     """Base class: assign Parameters, Modules and buffers as attributes; define `forward`.
 
     Assignment registers them in insertion order (plain dicts keep it), which fixes the order of
-    `named_parameters()`, of `state_dict()` and hence of every optimizer's state.
-    """
+    `named_parameters()`, of `state_dict()` and hence of every optimizer's state."""
 
     def __init__(self):
         object.__setattr__(self, "_parameters", {})
@@ -106,8 +104,7 @@ class Module:
         """(dotted name, Parameter) pairs in registration order, e.g. ("encoder.0.weight", W).
 
         A parameter reachable twice (a module assigned under two names) is yielded once, under its first
-        name, so an optimizer never updates it twice.
-        """
+        name, so an optimizer never updates it twice."""
         seen = set()  # ids for membership only; the order comes from the registries
         for prefix, module in self.named_modules():
             for name, p in module._parameters.items():
@@ -146,8 +143,7 @@ class Module:
         """Move every parameter (and its gradient) and every buffer to `device` ('cpu' or 'cuda') in place.
 
         The Parameter objects stay the same, so references held elsewhere still point at them; an
-        optimizer's state, however, is not moved: build optimizers after `to`.
-        """
+        optimizer's state, however, is not moved: build optimizers after `to`."""
         for _, module in self.named_modules():
             for p in module._parameters.values():
                 p.data = to_device(p.data, device)
@@ -177,8 +173,7 @@ class Module:
 
         Names and shapes must match exactly; values are cast to each parameter's dtype and device.
         Everything is checked before anything is copied, so a failed load leaves the module unchanged.
-        Raises KeyError listing missing and unexpected names, ValueError listing every shape mismatch.
-        """
+        Raises KeyError listing missing and unexpected names, ValueError listing every shape mismatch."""
         targets = self._state_arrays()
         missing = [k for k in targets if k not in state]
         unexpected = [k for k in state if k not in targets]
@@ -209,8 +204,7 @@ class Linear(Module):
 
     init: "normal" (N(0, std²), the paper's, std 0.01), "he" or "glorot"; the bias starts at zero.
     rng: the numpy Generator the weights are drawn from. Models should pass the run's generator; None
-    uses a generator seeded with 0, so that a bare `Linear(3, 2)` is still reproducible.
-    """
+    uses a generator seeded with 0, so that a bare `Linear(3, 2)` is still reproducible."""
 
     def __init__(self, in_features, out_features, bias=True, init="normal", std=0.01, rng=None, dtype=np.float32):
         super().__init__()
@@ -324,8 +318,7 @@ class GaussianNoise(Module):
     """y = x + ε with ε ~ N(0, std²) per element, in training mode; y = x in eval mode.
 
     docs/paper.md §5: input noise of std 0.3 on the semi-supervised encoder; §7: on the discriminator's input.
-    The noise is a constant, so the gradient passes through unchanged. Noise comes from `rng`.
-    """
+    The noise is a constant, so the gradient passes through unchanged. Noise comes from `rng`."""
 
     def __init__(self, std, rng):
         super().__init__()
@@ -350,8 +343,7 @@ class BatchNorm1d(Module):
 
     Training: μ, σ² are the batch's mean and biased variance, and the running estimates move toward
     them, running ← (1 − momentum)·running + momentum·batch (unbiased variance, as in PyTorch).
-    Eval: μ, σ² are the running estimates, so the layer is a fixed affine map. γ starts at 1, β at 0.
-    """
+    Eval: μ, σ² are the running estimates, so the layer is a fixed affine map. γ starts at 1, β at 0."""
 
     def __init__(self, num_features, momentum=0.1, eps=1e-5, dtype=np.float32):
         super().__init__()
@@ -380,8 +372,7 @@ def mlp(sizes, activation=ReLU, rng=None, init="normal", std=0.01, dtype=np.floa
 
     mlp([784, 1000, 1000, 8]) is Linear(784, 1000), ReLU, Linear(1000, 1000), ReLU, Linear(1000, 8): the
     paper's networks (docs/paper.md §5), whose output is linear (logits or codes). All layers draw from one
-    generator, `rng` (None: seeded with 0), so that no two layers get the same weights.
-    """
+    generator, `rng` (None: seeded with 0), so that no two layers get the same weights."""
     if len(sizes) < 2:
         raise ValueError(f"mlp: needs at least an input and an output size, got {sizes}")
     rng = np.random.default_rng(0) if rng is None else rng

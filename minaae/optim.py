@@ -18,8 +18,7 @@ class Optimizer:
     """Holds named parameters and their per-parameter state; subclasses define `_update(name, p, g)`.
 
     params: a list of Parameters (named "0", "1", ... by position) or (name, Parameter) pairs such as
-    `model.named_parameters()`. State is a dict name -> {buffer name: array}, in the order given.
-    """
+    `model.named_parameters()`. State is a dict name -> {buffer name: array}, in the order given."""
 
     hyperparameters = ()  # attribute names saved by state_dict (subclasses list theirs)
 
@@ -121,8 +120,7 @@ def _check(condition, message):
 class SGD(Optimizer):
     """Stochastic gradient descent with momentum, dampening, Nesterov momentum and L2 weight decay:
 
-    d = g + λp;  b ← μ b + (1 − τ) d  (b = d on the first step);  d ← d + μ b (Nesterov) or b;  p ← p − η d
-    """
+    d = g + λp;  b ← μ b + (1 − τ) d  (b = d on the first step);  d ← d + μ b (Nesterov) or b;  p ← p − η d"""
 
     hyperparameters = ("lr", "momentum", "dampening", "weight_decay", "nesterov")
 

@@ -106,8 +106,7 @@ class GaussianMixture(Prior):
     """The paper's 2-D mixture of `n_components` Gaussians arranged on a circle (docs/paper.md §5).
 
     Component k is N(0, diag(std[0]², std[1]²)) rotated by the angle θ_k = 2πk/n and shifted by
-    radius·(cos θ_k, sin θ_k): elongated blobs pointing away from the centre. Components are equally likely.
-    """
+    radius·(cos θ_k, sin θ_k): elongated blobs pointing away from the centre. Components are equally likely."""
 
     dim = 2
 
@@ -189,8 +188,7 @@ class SwissRoll(Prior):
     axis. √u spreads the points evenly along the spiral. The paper's scale is kept: the roll ends at
     radius 3 and E‖z‖² = 9/2 + 2·noise² (about 1.5 per axis), against 1.4² + 0.26 ≈ 2.2 (about 1.05
     per axis) for the mixture and 2 for N(0, I) — the same order, so one network and one learning rate
-    serve all three.
-    """
+    serve all three."""
 
     dim = 2
 
@@ -218,8 +216,7 @@ class SwissRoll(Prior):
         With t = √u, which has density 2t on [0, 1], and the axis c(t) = 3t·(cos 4πt, sin 4πt):
         p(z) = ∫₀¹ 2t N(z; c(t), noise² I) dt. The integral is a 3-point Gauss–Legendre rule on panels at
         most one noise width long on the curve (its speed is at most 3√(1 + 16π²)); against adaptive
-        quadrature its log is off by < 1e-4 on and around the roll and < 1e-3 four widths past its end.
-        """
+        quadrature its log is off by < 1e-4 on and around the roll and < 1e-3 four widths past its end."""
         if self.noise == 0:
             raise ValueError("SwissRoll.log_density: with noise 0 the prior lies on a curve and has no density")
         z = _points(z, 2, "SwissRoll.log_density")
@@ -251,8 +248,7 @@ class SwissRoll(Prior):
 class Categorical(Prior):
     """Uniform one-hot vectors (n, n_classes): the prior of the semi-supervised y head (docs/paper.md §4).
 
-    Given labels, the one-hots of those labels, on the labels' device (no draw is made).
-    """
+    Given labels, the one-hots of those labels, on the labels' device (no draw is made)."""
 
     def __init__(self, n_classes):
         _check_positive(n_classes, "n_classes", "Categorical", integer=True)

@@ -34,8 +34,7 @@ class CategoricalAAE(PhaseModel):
     cannot push one cluster above the rest for every image, so clusters stay alive and q(y|x) stays soft.
     d_input_noise: std of Gaussian noise on both discriminators' inputs in training (docs/paper.md §7; 0, the
     paper's model, by default). D_cat can then not tell a one-hot from a nearly one-hot softmax, so the
-    encoder is not pushed to saturate q(y|x), whose gradient could then no longer move an image's cluster.
-    """
+    encoder is not pushed to saturate q(y|x), whose gradient could then no longer move an image's cluster."""
 
     encoder_modules = ("trunk", "y_head", "z_head", "y_norm", "z_norm")  # the norms only with output_batch_norm
     decoder_modules, discriminators = ("decoder",), ("d_cat", "d_gauss")
@@ -112,8 +111,7 @@ class DimReductionAAE(CategoricalAAE):
 
     The class head y (one of m clusters) selects a learned cluster head, a row of W_C (m, n), and the
     n-D style z places the image around it; the decoder reconstructs x from that n-D representation.
-    The penalty max(0, η − ‖W_C[i] − W_C[j]‖) for every pair of heads keeps the heads apart.
-    """
+    The penalty max(0, η − ‖W_C[i] − W_C[j]‖) for every pair of heads keeps the heads apart."""
 
     decoder_modules = ("decoder", "heads")
 

@@ -136,8 +136,7 @@ def fit(model, step, epoch_batches, epochs, optimizers, rng, out_dir, evaluate=N
     with the learning rate each optimizer used ("lr"). With resume=True a run continues from
     out_dir/checkpoint.npz, bit for bit on the CPU; set_lr {optimizer: lr} then replaces the saved base
     rates from this epoch on (a schedule's decays still apply). Without resume, a folder that holds a
-    checkpoint is refused unless overwrite=True (then the run starts over).
-    """
+    checkpoint is refused unless overwrite=True (then the run starts over)."""
     ckpt, log = os.path.join(out_dir, "checkpoint.npz"), os.path.join(out_dir, "log.jsonl")
     remove_temporaries(out_dir)  # left by a process killed while it wrote
     if not resume and not overwrite and os.path.exists(ckpt):
