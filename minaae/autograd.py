@@ -151,72 +151,37 @@ class Tensor:
             if not retain_graph:  # free the graph: the saved arrays can be released now
                 vars(ctx).clear()
 
-    # -- operators ---------------------------------------------------------------------------------
-    def __add__(self, other):
-        return Add()(self, other)
-
-    def __radd__(self, other):
-        return Add()(other, self)
-
-    def __sub__(self, other):
-        return Sub()(self, other)
-
-    def __rsub__(self, other):
-        return Sub()(other, self)
-
-    def __mul__(self, other):
-        return Mul()(self, other)
-
-    def __rmul__(self, other):
-        return Mul()(other, self)
-
-    def __truediv__(self, other):
-        return Div()(self, other)
-
-    def __rtruediv__(self, other):
-        return Div()(other, self)
+    # -- operators: each builds one node (the right-hand versions serve `2 * t`) -------------------
+    def __add__(self, other): return Add()(self, other)
+    def __radd__(self, other): return Add()(other, self)
+    def __sub__(self, other): return Sub()(self, other)
+    def __rsub__(self, other): return Sub()(other, self)
+    def __mul__(self, other): return Mul()(self, other)
+    def __rmul__(self, other): return Mul()(other, self)
+    def __truediv__(self, other): return Div()(self, other)
+    def __rtruediv__(self, other): return Div()(other, self)
+    def __matmul__(self, other): return MatMul()(self, other)
+    def __rmatmul__(self, other): return MatMul()(other, self)
+    def __neg__(self): return Neg()(self)
+    def __getitem__(self, index): return GetItem(index)(self)
 
     def __pow__(self, exponent):
         if isinstance(exponent, Tensor):
             raise TypeError("tensor ** tensor is not supported; use exp(b * log(a))")
         return Pow(exponent)(self)
 
-    def __matmul__(self, other):
-        return MatMul()(self, other)
-
-    def __rmatmul__(self, other):
-        return MatMul()(other, self)
-
-    def __neg__(self):
-        return Neg()(self)
-
-    def __getitem__(self, index):
-        return GetItem(index)(self)
-
     # comparisons give plain boolean arrays: they have no gradient
-    def __lt__(self, other):
-        return self.data < _raw(other)
-
-    def __le__(self, other):
-        return self.data <= _raw(other)
-
-    def __gt__(self, other):
-        return self.data > _raw(other)
-
-    def __ge__(self, other):
-        return self.data >= _raw(other)
+    def __lt__(self, other): return self.data < _raw(other)
+    def __le__(self, other): return self.data <= _raw(other)
+    def __gt__(self, other): return self.data > _raw(other)
+    def __ge__(self, other): return self.data >= _raw(other)
 
     __hash__ = object.__hash__  # tensors are graph nodes, hashed by identity
 
     # -- reductions and shapes ---------------------------------------------------------------------
-    def sum(self, axis=None, keepdims=False):
-        return Sum(axis, keepdims)(self)
-
-    def mean(self, axis=None, keepdims=False):
-        return Mean(axis, keepdims)(self)
-
-    def max(self, axis=None, keepdims=False):
-        return Max(axis, keepdims)(self)
+    def sum(self, axis=None, keepdims=False): return Sum(axis, keepdims)(self)
+    def mean(self, axis=None, keepdims=False): return Mean(axis, keepdims)(self)
+    def max(self, axis=None, keepdims=False): return Max(axis, keepdims)(self)
 
     def reshape(self, *shape):
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
