@@ -74,20 +74,10 @@ class Clip(Function):
         return g * inside
 
 
-def exp(x):
-    return Exp()(x)
-
-
-def log(x):
-    return Log()(x)
-
-
-def sqrt(x):
-    return Sqrt()(x)
-
-
-def abs(x):  # noqa: A001 - the math name
-    return Abs()(x)
+def exp(x): return Exp()(x)
+def log(x): return Log()(x)
+def sqrt(x): return Sqrt()(x)
+def abs(x): return Abs()(x)  # noqa: A001 - the math name
 
 
 def clip(x, low=None, high=None):
@@ -150,20 +140,10 @@ class Softplus(Function):
         return g * kernels.sigmoid(self.x)
 
 
-def relu(x):
-    return ReLU()(x)
-
-
-def leaky_relu(x, slope=0.2):
-    return LeakyReLU(slope)(x)
-
-
-def sigmoid(x):
-    return Sigmoid()(x)
-
-
-def tanh(x):
-    return Tanh()(x)
+def relu(x): return ReLU()(x)
+def leaky_relu(x, slope=0.2): return LeakyReLU(slope)(x)
+def sigmoid(x): return Sigmoid()(x)
+def tanh(x): return Tanh()(x)
 
 
 def softplus(x):
@@ -221,16 +201,9 @@ class Softmax(Function):
         return self.y * (g - (g * self.y).sum(axis=self.axis, keepdims=True))
 
 
-def logsumexp(x, axis=-1, keepdims=False):
-    return LogSumExp(axis, keepdims)(x)
-
-
-def log_softmax(x, axis=-1):
-    return LogSoftmax(axis)(x)
-
-
-def softmax(x, axis=-1):
-    return Softmax(axis)(x)
+def logsumexp(x, axis=-1, keepdims=False): return LogSumExp(axis, keepdims)(x)
+def log_softmax(x, axis=-1): return LogSoftmax(axis)(x)
+def softmax(x, axis=-1): return Softmax(axis)(x)
 
 
 # ---- Linear algebra and joining -------------------------------------------------------------------
@@ -297,12 +270,8 @@ class Stack(Function):
         return tuple(xp.take(g, i, axis=self.axis) for i in range(g.shape[self.axis]))
 
 
-def concat(tensors, axis=-1):
-    return Concat(axis)(*tensors)
-
-
-def stack(tensors, axis=0):
-    return Stack(axis)(*tensors)
+def concat(tensors, axis=-1): return Concat(axis)(*tensors)
+def stack(tensors, axis=0): return Stack(axis)(*tensors)
 
 
 class Where(Function):
