@@ -298,14 +298,9 @@ class Batches:
     def __init__(self, generator, count):
         self._generator, self.count = generator, count
 
-    def __iter__(self):
-        return self
-
-    def __next__(self):
-        return next(self._generator)
-
-    def __len__(self):
-        return self.count
+    def __iter__(self): return self
+    def __next__(self): return next(self._generator)
+    def __len__(self): return self.count
 
 
 def batches(*arrays, batch_size, rng, shuffle=True, drop_last=True):

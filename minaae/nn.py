@@ -87,11 +87,8 @@ class Module:
         self._buffers[name] = array
         object.__setattr__(self, name, array)
 
-    def __call__(self, *args):
-        return self.forward(*args)
-
-    def forward(self, *args):
-        raise NotImplementedError(f"{type(self).__name__} defines no forward")
+    def __call__(self, *args): return self.forward(*args)
+    def forward(self, *args): raise NotImplementedError(f"{type(self).__name__} defines no forward")
 
     # -- traversal ---------------------------------------------------------------------------------
     def named_modules(self, prefix=""):
@@ -130,8 +127,7 @@ class Module:
             object.__setattr__(module, "training", bool(mode))
         return self
 
-    def eval(self):
-        return self.train(False)
+    def eval(self): return self.train(False)
 
     @property
     def device(self):
@@ -240,14 +236,9 @@ class Sequential(Module):
                 raise TypeError(f"Sequential: item {i} is a {type(m).__name__}, not a Module")
             setattr(self, str(i), m)
 
-    def __getitem__(self, i):
-        return list(self._modules.values())[i]
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
+    def __getitem__(self, i): return list(self._modules.values())[i]
+    def __len__(self): return len(self._modules)
+    def __iter__(self): return iter(self._modules.values())
 
     def forward(self, x):
         for m in self._modules.values():
@@ -258,8 +249,7 @@ class Sequential(Module):
 class ReLU(Module):
     """y = max(x, 0), elementwise."""
 
-    def forward(self, x):
-        return F.relu(x)
+    def forward(self, x): return F.relu(x)
 
 
 class LeakyReLU(Module):
@@ -269,25 +259,20 @@ class LeakyReLU(Module):
         super().__init__()
         self.slope = slope
 
-    def forward(self, x):
-        return F.leaky_relu(x, self.slope)
-
-    def extra_repr(self):
-        return f"slope={self.slope}"
+    def forward(self, x): return F.leaky_relu(x, self.slope)
+    def extra_repr(self): return f"slope={self.slope}"
 
 
 class Sigmoid(Module):
     """y = 1 / (1 + exp(−x)): the decoder's output for pixel intensities in [0, 1] (docs/paper.md §5)."""
 
-    def forward(self, x):
-        return F.sigmoid(x)
+    def forward(self, x): return F.sigmoid(x)
 
 
 class Tanh(Module):
     """y = tanh(x)."""
 
-    def forward(self, x):
-        return F.tanh(x)
+    def forward(self, x): return F.tanh(x)
 
 
 def _require_rng(layer, rng):
@@ -307,11 +292,8 @@ class Dropout(Module):
             raise ValueError(f"Dropout: p must be in [0, 1), got {p}")
         self.p, self.rng = p, _require_rng("Dropout", rng)
 
-    def forward(self, x):
-        return F.dropout(x, self.p, self.training, self.rng)
-
-    def extra_repr(self):
-        return f"p={self.p}"
+    def forward(self, x): return F.dropout(x, self.p, self.training, self.rng)
+    def extra_repr(self): return f"p={self.p}"
 
 
 class GaussianNoise(Module):
@@ -334,8 +316,7 @@ class GaussianNoise(Module):
         noise *= self.std
         return x + Tensor(like(noise, x.data))
 
-    def extra_repr(self):
-        return f"std={self.std}"
+    def extra_repr(self): return f"std={self.std}"
 
 
 class BatchNorm1d(Module):
@@ -363,8 +344,7 @@ class BatchNorm1d(Module):
         return F.batch_norm(x, self.gamma, self.beta, self.running_mean, self.running_var, self.training,
                             self.momentum, self.eps)
 
-    def extra_repr(self):
-        return f"{self.num_features}, momentum={self.momentum}, eps={self.eps}"
+    def extra_repr(self): return f"{self.num_features}, momentum={self.momentum}, eps={self.eps}"
 
 
 def mlp(sizes, activation=ReLU, rng=None, init="normal", std=0.01, dtype=np.float32):

@@ -55,8 +55,7 @@ class Optimizer:
             g = get_array_module(p.data, g).ascontiguousarray(g, dtype=p.dtype)
             self._update(name, p.data, g)
 
-    def _update(self, name, p, g):
-        raise NotImplementedError
+    def _update(self, name, p, g): raise NotImplementedError
 
     def _buffer(self, name, key, like):
         """The state array `key` of parameter `name`, zeros of p's shape on first use."""
@@ -209,8 +208,7 @@ class MultiStepLR:
         self.epoch += 1
         self._set_lr()
 
-    def state_dict(self):
-        return {"epoch": self.epoch, "base_lr": self.base_lr}
+    def state_dict(self): return {"epoch": self.epoch, "base_lr": self.base_lr}
 
     def load_state_dict(self, d):
         """Continue from a saved epoch count; also sets the optimizer's lr to that epoch's value."""
