@@ -34,8 +34,7 @@ class DeterministicEncoder(nn.Module):
         super().__init__()
         self.net = nn.mlp(sizes, rng=rng, init=init)
 
-    def forward(self, x):
-        return self.net(x)
+    def forward(self, x): return self.net(x)
 
 
 class GaussianEncoder(nn.Module):
@@ -147,8 +146,7 @@ class AAE(PhaseModel):
             z = F.concat([z, Tensor(like(F.one_hot(as_numpy(labels), self.decoder_classes), _raw(z)))], axis=1)
         return self.decoder(z)
 
-    def reconstruction_logits(self, x, labels=None):
-        return self.decode(self.encoder(x), labels)
+    def reconstruction_logits(self, x, labels=None): return self.decode(self.encoder(x), labels)
 
     def reconstruct(self, x, labels=None):
         """Pixel probabilities of dec(enc(x)), (N, data_dim)."""

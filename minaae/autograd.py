@@ -66,8 +66,7 @@ class Tensor:
     device = property(lambda self: device_of(self.data))
     is_leaf = property(lambda self: self._ctx is None)
 
-    def __len__(self):
-        return len(self.data)
+    def __len__(self): return len(self.data)
 
     def __repr__(self):
         grad = ", requires_grad=True" if self.requires_grad else ""
@@ -77,8 +76,7 @@ class Tensor:
         """The data as a NumPy array (a copy from the GPU when needed)."""
         return as_numpy(self.data)
 
-    def item(self):
-        return self.data.item()
+    def item(self): return self.data.item()
 
     def __bool__(self):
         """The truth of a one-element tensor; of more elements it is ambiguous, as for arrays."""
@@ -194,8 +192,7 @@ class Tensor:
         return Transpose(axes or None)(self)
 
     @property
-    def T(self):
-        return Transpose(None)(self)
+    def T(self): return Transpose(None)(self)
 
 
 def _raw(x):
@@ -258,11 +255,8 @@ class Function:
             self.inputs = tensors
         return out
 
-    def forward(self, *arrays):
-        raise NotImplementedError
-
-    def backward(self, grad):
-        raise NotImplementedError
+    def forward(self, *arrays): raise NotImplementedError
+    def backward(self, grad): raise NotImplementedError
 
 
 def unbroadcast(grad, shape):
@@ -287,8 +281,7 @@ class Add(Function):
         self.shapes = a.shape, b.shape
         return a + b
 
-    def backward(self, g):
-        return unbroadcast(g, self.shapes[0]), unbroadcast(g, self.shapes[1])
+    def backward(self, g): return unbroadcast(g, self.shapes[0]), unbroadcast(g, self.shapes[1])
 
 
 class Sub(Function):
@@ -296,8 +289,7 @@ class Sub(Function):
         self.shapes = a.shape, b.shape
         return a - b
 
-    def backward(self, g):
-        return unbroadcast(g, self.shapes[0]), unbroadcast(-g, self.shapes[1])
+    def backward(self, g): return unbroadcast(g, self.shapes[0]), unbroadcast(-g, self.shapes[1])
 
 
 class Mul(Function):
@@ -323,11 +315,8 @@ class Div(Function):
 
 
 class Neg(Function):
-    def forward(self, a):
-        return -a
-
-    def backward(self, g):
-        return -g
+    def forward(self, a): return -a
+    def backward(self, g): return -g
 
 
 class Pow(Function):
@@ -340,8 +329,7 @@ class Pow(Function):
         self.a = a
         return a**self.p
 
-    def backward(self, g):
-        return g * self.p * self.a ** (self.p - 1)
+    def backward(self, g): return g * self.p * self.a ** (self.p - 1)
 
 
 class MatMul(Function):
@@ -437,16 +425,14 @@ class Reshape(Function):
         except ValueError:
             raise ValueError(f"reshape: cannot reshape {a.shape} (size {a.size}) into {self.shape}") from None
 
-    def backward(self, g):
-        return g.reshape(self.in_shape)
+    def backward(self, g): return g.reshape(self.in_shape)
 
 
 class Transpose(Function):
     def __init__(self, axes=None):
         self.axes = axes
 
-    def forward(self, a):
-        return a.transpose(self.axes)
+    def forward(self, a): return a.transpose(self.axes)
 
     def backward(self, g):
         if self.axes is None:

@@ -108,8 +108,7 @@ class LeakyReLU(Function):
         self.x = x
         return kernels.leaky_relu(x, self.slope)
 
-    def backward(self, g):
-        return kernels.leaky_relu_backward(self.x, g, self.slope)
+    def backward(self, g): return kernels.leaky_relu_backward(self.x, g, self.slope)
 
 
 class Sigmoid(Function):
@@ -252,8 +251,7 @@ class Concat(Function):
         except ValueError:
             raise ValueError(f"concat: shapes {[x.shape for x in xs]} differ outside axis {self.axis}") from None
 
-    def backward(self, g):
-        return tuple(get_array_module(g).split(g, self.bounds, axis=self.axis))
+    def backward(self, g): return tuple(get_array_module(g).split(g, self.bounds, axis=self.axis))
 
 
 class Stack(Function):
@@ -310,11 +308,8 @@ class Dropout(Function):
     def __init__(self, mask):
         self.mask = mask
 
-    def forward(self, x):
-        return x * self.mask
-
-    def backward(self, g):
-        return g * self.mask
+    def forward(self, x): return x * self.mask
+    def backward(self, g): return g * self.mask
 
 
 def dropout(x, p, training, rng):
@@ -491,8 +486,7 @@ class GaussianSample(Function):
         self.logvar = logvar
         return kernels.gaussian_sample(mu, logvar, self.eps)
 
-    def backward(self, g):
-        return kernels.gaussian_sample_backward(self.logvar, self.eps, g)
+    def backward(self, g): return kernels.gaussian_sample_backward(self.logvar, self.eps, g)
 
 
 def gaussian_sample(mu, logvar, rng):

@@ -98,8 +98,7 @@ class Gaussian(Prior):
         z = _points(z, self.dim, "Gaussian.log_density")
         return -0.5 * (z**2).sum(1) / self.std**2 - self.dim * math.log(self.std * math.sqrt(2 * math.pi))
 
-    def gaussian_kl(self, mu, logvar):
-        return F.gaussian_kl(mu, logvar, self.std)
+    def gaussian_kl(self, mu, logvar): return F.gaussian_kl(mu, logvar, self.std)
 
 
 class GaussianMixture(Prior):

@@ -132,11 +132,8 @@ class DimReductionAAE(CategoricalAAE):
     def decoder_input(self, n_classes, style_dim):  # the decoder reads the n-D representation alone
         return style_dim
 
-    def decode(self, y, z):
-        return self.decoder(self.represent(y, z))
-
-    def extra_cost(self):
-        return cluster_head_penalty(self.heads, self.eta)
+    def decode(self, y, z): return self.decoder(self.represent(y, z))
+    def extra_cost(self): return cluster_head_penalty(self.heads, self.eta)
 
 
 def cluster_head_penalty(heads, eta):
