@@ -169,12 +169,7 @@ def fit(model, step, epoch_batches, epochs, optimizers, rng, out_dir, evaluate=N
         model.train()
         start, sums, count = time.perf_counter(), {}, 0
         lr = {name: opt.lr for name, opt in optimizers.items()}  # this epoch's, before the schedules step
-        batches = epoch_batches()
-        total = len(batches) if hasattr(batches, "__len__") else None
-        if total == 0:
-            raise TrainingError(f"epoch {epoch} has no mini-batches: the training set is smaller than one batch; "
-                                "lower --batch-size or raise --train-size")
-        bar = tqdm(batches, total=total, desc=f"epoch {epoch}/{epochs}", unit="batch", leave=False,
+        bar = tqdm(epoch_batches(), desc=f"epoch {epoch}/{epochs}", unit="batch", leave=False,
                    disable=not progress, dynamic_ncols=True)
         try:
             for b, batch in enumerate(bar, start=1):
