@@ -13,6 +13,7 @@ source files' names, sizes, modification times and contents: replaced files are 
 above): a crash leaves the old file or the new one, never half of one.
 """
 
+import contextlib
 import gzip
 import hashlib
 import io
@@ -108,16 +109,12 @@ def atomic_write(path, write):
 
 
 def _fsync_folder(folder):
-    try:
+    with contextlib.suppress(OSError):  # a platform without folder descriptors (Windows): the rename is all there is
         fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # a platform without folder descriptors (Windows): the rename is all there is
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def remove_temporaries(folder):
@@ -220,8 +217,6 @@ def _find_idx(folder, stem):
 
 
 def _read_idx_folder(folder):
-    if not os.path.isdir(folder):
-        raise DataError(f"data folder {folder} does not exist")
     idx = {key: read_idx(_find_idx(folder, stem)) for key, stem in IDX_FILES.items()}
     for split in ("train", "test"):
         images, labels = idx[f"{split}_images"], idx[f"{split}_labels"]

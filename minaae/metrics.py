@@ -38,11 +38,6 @@ def _positive(value, what, name):
     return number
 
 
-def _check_batch_size(batch_size, name):
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"{name}: batch_size must be a positive integer, got {batch_size!r}")
-
-
 def _int_labels(name, labels, n):
     """labels as a NumPy (n,) integer array."""
     labels = as_numpy(labels)
@@ -66,7 +61,8 @@ def parzen_log_likelihood(x, samples, sigma, batch_size=2000):
     if x.shape[1] != mu.shape[1]:
         raise ValueError(f"parzen: x has {x.shape[1]} dimensions, samples have {mu.shape[1]}")
     sigma = _positive(sigma, "sigma", "parzen")
-    _check_batch_size(batch_size, "parzen")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"parzen: batch_size must be a positive integer, got {batch_size!r}")
     # BEGIN EXERCISE 9: the Parzen-window log-likelihood
     xp = get_array_module(x, mu)
     m, d = mu.shape

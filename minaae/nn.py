@@ -320,11 +320,8 @@ class GaussianNoise(Module):
 
 
 class BatchNorm1d(Module):
-    """y = γ (x − μ)/sqrt(σ² + eps) + β per feature; x: (N, num_features) (F.batch_norm).
-
-    Training: μ, σ² are the batch's mean and biased variance, and the running estimates move toward
-    them, running ← (1 − momentum)·running + momentum·batch (unbiased variance, as in PyTorch).
-    Eval: μ, σ² are the running estimates, so the layer is a fixed affine map. γ starts at 1, β at 0."""
+    """y = γ (x − μ)/sqrt(σ² + eps) + β per feature, x: (N, num_features); γ starts at 1, β at 0. μ and σ²:
+    the batch's in training (moving the running estimates), the running estimates in eval (F.batch_norm)."""
 
     def __init__(self, num_features, momentum=0.1, eps=1e-5, dtype=np.float32):
         super().__init__()

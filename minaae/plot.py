@@ -114,10 +114,8 @@ def _fit_height(fig, axes, panel_width, extra_width):
 def plot_codes(path, codes, labels=None, prior_samples=None, title="", n_classes=10, lims=None):
     """The paper's Fig. 2 / 4: test codes (N, 2) coloured by label (N,) over the prior's density.
 
-    The prior is a light grey 2-D histogram of `prior_samples` (M, 2). Codes with more than two dims are
-    shown by their first two (the title says so). `lims` = ((xmin, xmax), (ymin, ymax)); by default the
-    limits cover the 0.5–99.5 percentiles of both sets with a 10% margin, so a few outliers do not
-    shrink the picture. Labels must lie in [0, n_classes)."""
+    The prior is a light grey 2-D histogram of `prior_samples` (M, 2); codes with more than two dims are
+    shown by their first two. `lims` = ((xmin, xmax), (ymin, ymax)), by default `_robust_limits`."""
     fig = Figure(layout="constrained")
     ax = fig.add_subplot()
     if _draw_codes(ax, codes, labels, prior_samples, title, n_classes, lims, "plot_codes"):

@@ -63,7 +63,6 @@ def _logsumexp_rows(a):
 
 # --- the priors -----------------------------------------------------------------------------------------
 
-
 class Prior:
     """What every prior offers besides `sample(n, rng, labels=None)`; the defaults say what it lacks."""
 
