@@ -182,11 +182,9 @@ class GaussianMixture(Prior):
 class SwissRoll(Prior):
     """A 2-D swiss roll cut into `n_classes` segments along its length (docs/paper.md §5).
 
-    For segment k: u = (U(0, 1) + k)/n, radius 3√u, angle 4π√u, plus N(0, noise² I) around the roll's
-    axis. √u spreads the points evenly along the spiral. The paper's scale is kept: the roll ends at
-    radius 3 and E‖z‖² = 9/2 + 2·noise² (about 1.5 per axis), against 1.4² + 0.26 ≈ 2.2 (about 1.05
-    per axis) for the mixture and 2 for N(0, I) — the same order, so one network and one learning rate
-    serve all three."""
+    For segment k: u = (U(0, 1) + k)/n, radius 3√u, angle 4π√u (√u spreads the points evenly along the
+    spiral), plus N(0, noise² I). E‖z‖² = 9/2 + 2·noise², against ≈ 2.2 for the mixture and 2 for N(0, I):
+    the same order, so one network and one learning rate serve all three."""
 
     dim = 2
 

@@ -4,11 +4,8 @@
 The encoder has two heads on one trunk: q(y|x), a softmax over `n_classes`, and q(z|x), a linear
 "style" code. The decoder reconstructs x from [y, z]. Two discriminators regularize the heads: one
 imposes the categorical prior Cat(n_classes) on y, one the Gaussian N(0, I) on z. So y is pushed toward
-one-hot vectors carrying the class, and z toward a class-free style. Per mini-batch (docs/paper.md §4):
-
-1. reconstruction phase (an unlabeled batch): encoder + decoder (`aae.reconstruction_step`);
-2. regularization phase: both discriminators, then the encoder as their generator (`aae.regularization_step`);
-3. classification phase (a labeled batch; none for clustering): cross-entropy of q(y|x).
+one-hot vectors carrying the class, and z toward a class-free style. Per mini-batch (docs/paper.md §4) the
+phases of aae.py run, then (semi-supervised only) the classification phase on a labeled batch: `train_step`.
 """
 
 import numpy as np
