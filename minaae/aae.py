@@ -1,11 +1,10 @@
 """Adversarial autoencoders (docs/paper.md §1–§3): the networks and the phase updates.
 
 An autoencoder (encoder q(z|x), decoder p(x|z)) is trained on two objectives at once:
-
 1. reconstruction: the decoder reproduces x from z = enc(x);
-2. adversarial regularization: a discriminator D learns to tell prior samples z ~ p(z) ("real",
-   target 1) from codes z = enc(x) ("fake", target 0), and the encoder, as the GAN's generator, learns to
-   fool it. This drives the aggregated posterior q(z) = ∫ q(z|x) p_d(x) dx toward p(z).
+2. adversarial regularization: a discriminator D learns to tell prior samples z ~ p(z) ("real", target 1)
+   from codes z = enc(x) ("fake", target 0), and the encoder, as the GAN's generator, learns to fool it.
+   This drives the aggregated posterior q(z) = ∫ q(z|x) p_d(x) dx toward p(z).
 
 Each mini-batch runs the phases of §3, each with its own optimizer and touching only its own networks:
 `reconstruction_step` (encoder + decoder), `discriminator_step` (each D), `generator_step` (encoder); they

@@ -1,9 +1,8 @@
 """Finite-difference gradient checking: is a backward right?
 
-For a function f and inputs x_k, pick a random cotangent v for the output (a random v, not all ones:
-with all ones a backward that forgets a transpose can still pass) and compare, for every input element,
-the analytic ∂(v·f)/∂x_k[i] from backward with the central difference
-(v·f(x + h e_i) − v·f(x − h e_i)) / 2h, all in float64.
+For a function f and inputs x_k, pick a random cotangent v for the output (not all ones: then a backward
+that forgets a transpose can still pass) and compare, for every input element, the analytic ∂(v·f)/∂x_k[i]
+from backward with the central difference (v·f(x + h e_i) − v·f(x − h e_i)) / 2h, all in float64.
 """
 
 import numpy as np

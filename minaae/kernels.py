@@ -20,9 +20,8 @@ _module = None  # the compiled cupy.RawModule, built on first use
 
 
 def _launch(name, arrays, scalars=()):
-    """Run kernel `name` (with the dtype suffix) over arrays of n elements on the GPU.
-
-    Pointer arguments first, then scalar arguments, then n — the order of every kernel in kernels.cu."""
+    """Run kernel `name` (with the dtype suffix) over arrays of n elements on the GPU: pointer arguments
+    first, then scalar arguments, then n — the order of every kernel in kernels.cu."""
     global _module
     cp = get_array_module(*arrays)
     if _module is None:

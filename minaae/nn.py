@@ -199,8 +199,7 @@ class Linear(Module):
     """y = x W + b with x: (N, in), W: (in, out), b: (out,), y: (N, out) — the paper's row vectors.
 
     init: "normal" (N(0, std²), the paper's, std 0.01), "he" or "glorot"; the bias starts at zero.
-    rng: the numpy Generator the weights are drawn from. Models should pass the run's generator; None
-    uses a generator seeded with 0, so that a bare `Linear(3, 2)` is still reproducible."""
+    rng: the generator of the weights, the run's; None: seeded with 0 (a bare `Linear(3, 2)` is reproducible)."""
 
     def __init__(self, in_features, out_features, bias=True, init="normal", std=0.01, rng=None, dtype=np.float32):
         super().__init__()

@@ -1,10 +1,9 @@
 """Optimizers with the update rules of torch.optim, so that published hyperparameters carry over.
 
 Each update rule is written here as docs/optim.md writes it, in plain NumPy (`_sgd_rule`, `_adam_rule`).
-By default the arithmetic runs as one fused kernel per parameter instead (kernels.sgd_step / adam_step,
-in place, the same rule in fewer passes over memory); `kernels.FUSED = False` switches every update to
-the readable rules, which agree with the fused ones to float32 rounding (tests/test_optim.py). State is
-keyed by parameter *name*, in insertion order, so a saved optimizer resumes exactly in another process.
+By default it runs as one fused kernel per parameter instead (kernels.sgd_step / adam_step: the same rule
+in fewer passes over memory); `kernels.FUSED = False` switches to the readable rules, equal to float32
+rounding. State is keyed by parameter *name*, so a saved optimizer resumes exactly in another process.
 """
 
 import numpy as np
