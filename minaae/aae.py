@@ -1,11 +1,10 @@
 """Adversarial autoencoders (docs/paper.md §1–§3): the networks and the phase updates.
 
 An autoencoder (encoder q(z|x), decoder p(x|z)) is trained on two objectives at once:
-
 1. reconstruction: the decoder reproduces x from z = enc(x);
-2. adversarial regularization: a discriminator D learns to tell prior samples z ~ p(z) ("real",
-   target 1) from codes z = enc(x) ("fake", target 0), and the encoder, as the GAN's generator, learns to
-   fool it. This drives the aggregated posterior q(z) = ∫ q(z|x) p_d(x) dx toward p(z).
+2. adversarial regularization: a discriminator D learns to tell prior samples z ~ p(z) ("real", target 1)
+   from codes z = enc(x) ("fake", target 0), and the encoder, as the GAN's generator, learns to fool it.
+   This drives the aggregated posterior q(z) = ∫ q(z|x) p_d(x) dx toward p(z).
 
 Each mini-batch runs the phases of §3, each with its own optimizer and touching only its own networks:
 `reconstruction_step` (encoder + decoder), `discriminator_step` (each D), `generator_step` (encoder); they
@@ -25,10 +24,7 @@ from .backend import as_numpy, device_of, like, to_device
 REAL, FAKE = 1.0, 0.0
 
 
-# ---------------------------------------------------------------------------------------------------
-# Encoders: the three choices of q(z|x) in docs/paper.md §2
-# ---------------------------------------------------------------------------------------------------
-
+# ---- Encoders: the three choices of q(z|x) in docs/paper.md §2 ------------------------------------
 
 class DeterministicEncoder(nn.Module):
     """z = f(x): an MLP. All of the paper's reported results use this encoder."""
@@ -37,8 +33,7 @@ class DeterministicEncoder(nn.Module):
         super().__init__()
         self.net = nn.mlp(sizes, rng=rng, init=init)
 
-    def forward(self, x):
-        return self.net(x)
+    def forward(self, x): return self.net(x)
 
 
 class GaussianEncoder(nn.Module):
@@ -81,10 +76,7 @@ class UniversalEncoder(nn.Module):
 ENCODERS = {"deterministic": DeterministicEncoder, "gaussian": GaussianEncoder, "universal": UniversalEncoder}
 
 
-# ---------------------------------------------------------------------------------------------------
-# The phase interface every variant speaks, and the AAE
-# ---------------------------------------------------------------------------------------------------
-
+# ---- The phase interface every variant speaks, and the AAE ----------------------------------------
 
 # One adversarial regularizer: the discriminator `name` (an attribute of the model, and its optimizer's key),
 # `discriminate` (z -> logits, any label input bound), prior samples `real` and codes `fake` (still in the
@@ -98,8 +90,7 @@ class PhaseModel(nn.Module):
     A variant names its top-level modules by role: `encoder_modules` (moved by reconstruction and generator),
     `decoder_modules` (reconstruction), `discriminators` (a phase each), `classifier_modules` (classification,
     if any); defines `reconstruction_logits(x, labels)` and `regularizers(x, rng, drawn, labels)`; and may
-    add `extra_cost()` to L_rec and draw before reconstruction in `prior_batch` (the `drawn` of regularizers).
-    """
+    add `extra_cost()` to L_rec and draw before reconstruction in `prior_batch` (the `drawn` of regularizers)."""
 
     encoder_modules, decoder_modules, discriminators, classifier_modules = (), (), (), ()
 
@@ -129,8 +120,7 @@ class AAE(PhaseModel):
     dims: data_dim -> hidden... -> latent_dim for the encoder, the reverse for the decoder, and latent_dim
     (+ label classes, docs/paper.md §4.2) -> hidden... -> 1 for the discriminator. `d_label_classes` > 0: D also
     reads a one-hot of that many classes (the last means "unlabeled"). `decoder_classes` > 0: the supervised
-    AAE of docs/paper.md §4, whose decoder reads the one-hot label beside z, leaving z to carry the style alone.
-    """
+    AAE of docs/paper.md §4, whose decoder reads the one-hot label beside z, leaving z to carry the style alone."""
 
     encoder_modules, decoder_modules, discriminators = ("encoder",), ("decoder",), ("discriminator",)
 
@@ -155,8 +145,7 @@ class AAE(PhaseModel):
             z = F.concat([z, Tensor(like(F.one_hot(as_numpy(labels), self.decoder_classes), _raw(z)))], axis=1)
         return self.decoder(z)
 
-    def reconstruction_logits(self, x, labels=None):
-        return self.decode(self.encoder(x), labels)
+    def reconstruction_logits(self, x, labels=None): return self.decode(self.encoder(x), labels)
 
     def reconstruct(self, x, labels=None):
         """Pixel probabilities of dec(enc(x)), (N, data_dim)."""
@@ -196,8 +185,7 @@ def make_optimizers(model, optimizer="adam", lr=1e-3, d_lr=None, beta1=0.5, mome
     """One optimizer per phase of `model.parameter_groups()` (docs/paper.md §3).
 
     lr: the autoencoder's phases; d_lr (default lr): the discriminators'. lr and momentum may also be
-    dicts phase -> value (the paper's SGD settings, `semisupervised.PAPER_SGD`).
-    """
+    dicts phase -> value (the paper's SGD settings, `semisupervised.PAPER_SGD`)."""
     def make(phase, params):
         rate = lr[phase] if isinstance(lr, dict) else d_lr if d_lr and phase in model.discriminators else lr
         if optimizer == "adam":
@@ -228,10 +216,7 @@ def frozen(*modules):
             p.requires_grad = True  # a Parameter always requires grad outside this block
 
 
-# ---------------------------------------------------------------------------------------------------
-# Losses (docs/paper.md §2, "Losses as implemented")
-# ---------------------------------------------------------------------------------------------------
-
+# ---- Losses (docs/paper.md §2, "Losses as implemented") -------------------------------------------
 
 def reconstruction_loss(logits, x):
     """L_rec: binary cross-entropy between the pixels x and the sigmoid decoder output, computed from
@@ -250,10 +235,7 @@ def generator_loss(d_fake):
     return F.binary_cross_entropy_with_logits(d_fake, REAL)
 
 
-# ---------------------------------------------------------------------------------------------------
-# The phases of docs/paper.md §3
-# ---------------------------------------------------------------------------------------------------
-
+# ---- The phases of docs/paper.md §3 ---------------------------------------------------------------
 
 def reconstruction_step(model, x, opt, labels=None):
     """Phase 1: update encoder and decoder to reconstruct x (plus the model's extra cost). Returns the loss."""
@@ -269,8 +251,7 @@ def discriminator_step(discriminate, z_fake, z_prior, opt):
 
     discriminate: z -> logits (the discriminator, with any label input already bound).
     z_fake: codes enc(x) cut from the encoder's graph, so this step cannot touch the encoder.
-    Returns (L_D, mean D(prior), mean D(codes)) — the diagnostics of docs/paper.md §7.
-    """
+    Returns (L_D, mean D(prior), mean D(codes)) — the diagnostics of docs/paper.md §7."""
     # BEGIN EXERCISE 8: the discriminator step
     opt.zero_grad()
     d_real = discriminate(Tensor(z_prior))
@@ -286,8 +267,7 @@ def generator_step(discriminators, regularizers, opt):
     """Phase 2b: update the encoder so that every discriminator takes its codes for prior samples.
 
     The discriminators are frozen: the loss Σ L_G flows through them to the encoder but their own weights
-    get no gradient. Returns Σ L_G.
-    """
+    get no gradient. Returns Σ L_G."""
     opt.zero_grad()
     with frozen(*discriminators):
         first, *rest = regularizers
@@ -357,10 +337,7 @@ def label_inputs(labels, n_classes_plus_one, rng):
     return F.one_hot(np.where(unlabeled, k, labels), n_classes_plus_one), prior_labels
 
 
-# ---------------------------------------------------------------------------------------------------
-# Evaluation helpers
-# ---------------------------------------------------------------------------------------------------
-
+# ---- Evaluation helpers ---------------------------------------------------------------------------
 
 def batched(model, fn, x, batch_size=1000):
     """fn over x in chunks on the model's device, in eval mode and without a graph; one NumPy array.
@@ -395,10 +372,7 @@ def discriminator_accuracy(model, x, z_prior, labels_onehot=None):
     return float((real.sum() + fake.sum()) / (len(real) + len(fake)))
 
 
-# ---------------------------------------------------------------------------------------------------
-# The VAE, for the paper's comparison (docs/paper.md §2 "Relation to the VAE", Fig. 2)
-# ---------------------------------------------------------------------------------------------------
-
+# ---- The VAE, for the paper's comparison (docs/paper.md §2 "Relation to the VAE", Fig. 2) ---------
 
 class VAE(nn.Module):
     """A variational autoencoder with the AAE's networks: Gaussian encoder q(z|x), sigmoid decoder. Trained on

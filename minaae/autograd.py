@@ -16,9 +16,7 @@ import numpy as np
 
 from .backend import as_numpy, device_of, get_array_module, to_device
 
-# ---------------------------------------------------------------------------------------------------
-# Grad mode
-# ---------------------------------------------------------------------------------------------------
+# ---- Grad mode ------------------------------------------------------------------------------------
 
 _grad_enabled = True
 
@@ -38,17 +36,13 @@ def is_grad_enabled():
     return _grad_enabled
 
 
-# ---------------------------------------------------------------------------------------------------
-# Tensor
-# ---------------------------------------------------------------------------------------------------
-
+# ---- Tensor ---------------------------------------------------------------------------------------
 
 class Tensor:
     """An array with an optional gradient and the `Function` node that produced it.
 
     `data` is a numpy or cupy array and keeps its dtype; `grad` is None until a backward pass reaches
-    this tensor (only leaves, tensors created by the user, keep their `grad`, as in PyTorch).
-    """
+    this tensor (only leaves, tensors created by the user, keep their `grad`, as in PyTorch)."""
 
     __array_priority__ = 1000  # numpy_array * tensor calls Tensor.__rmul__, not numpy's broadcasting
 
@@ -72,8 +66,7 @@ class Tensor:
     device = property(lambda self: device_of(self.data))
     is_leaf = property(lambda self: self._ctx is None)
 
-    def __len__(self):
-        return len(self.data)
+    def __len__(self): return len(self.data)
 
     def __repr__(self):
         grad = ", requires_grad=True" if self.requires_grad else ""
@@ -83,8 +76,7 @@ class Tensor:
         """The data as a NumPy array (a copy from the GPU when needed)."""
         return as_numpy(self.data)
 
-    def item(self):
-        return self.data.item()
+    def item(self): return self.data.item()
 
     def __bool__(self):
         """The truth of a one-element tensor; of more elements it is ambiguous, as for arrays."""
@@ -111,8 +103,7 @@ class Tensor:
         `grad` is the gradient of some scalar with respect to this tensor; it may be omitted only when
         this tensor holds a single element (then it is 1). A leaf's gradient has the leaf's dtype.
         Freeing releases the arrays each node saved; a second backward through a freed node is an error,
-        as in PyTorch, unless the first passed `retain_graph=True`.
-        """
+        as in PyTorch, unless the first passed `retain_graph=True`."""
         if not self.requires_grad:
             raise RuntimeError("backward: this tensor does not require grad (no input required grad, "
                                "or it was computed under no_grad)")
@@ -158,72 +149,37 @@ class Tensor:
             if not retain_graph:  # free the graph: the saved arrays can be released now
                 vars(ctx).clear()
 
-    # -- operators ---------------------------------------------------------------------------------
-    def __add__(self, other):
-        return Add()(self, other)
-
-    def __radd__(self, other):
-        return Add()(other, self)
-
-    def __sub__(self, other):
-        return Sub()(self, other)
-
-    def __rsub__(self, other):
-        return Sub()(other, self)
-
-    def __mul__(self, other):
-        return Mul()(self, other)
-
-    def __rmul__(self, other):
-        return Mul()(other, self)
-
-    def __truediv__(self, other):
-        return Div()(self, other)
-
-    def __rtruediv__(self, other):
-        return Div()(other, self)
+    # -- operators: each builds one node (the right-hand versions serve `2 * t`) -------------------
+    def __add__(self, other): return Add()(self, other)
+    def __radd__(self, other): return Add()(other, self)
+    def __sub__(self, other): return Sub()(self, other)
+    def __rsub__(self, other): return Sub()(other, self)
+    def __mul__(self, other): return Mul()(self, other)
+    def __rmul__(self, other): return Mul()(other, self)
+    def __truediv__(self, other): return Div()(self, other)
+    def __rtruediv__(self, other): return Div()(other, self)
+    def __matmul__(self, other): return MatMul()(self, other)
+    def __rmatmul__(self, other): return MatMul()(other, self)
+    def __neg__(self): return Neg()(self)
+    def __getitem__(self, index): return GetItem(index)(self)
 
     def __pow__(self, exponent):
         if isinstance(exponent, Tensor):
             raise TypeError("tensor ** tensor is not supported; use exp(b * log(a))")
         return Pow(exponent)(self)
 
-    def __matmul__(self, other):
-        return MatMul()(self, other)
-
-    def __rmatmul__(self, other):
-        return MatMul()(other, self)
-
-    def __neg__(self):
-        return Neg()(self)
-
-    def __getitem__(self, index):
-        return GetItem(index)(self)
-
     # comparisons give plain boolean arrays: they have no gradient
-    def __lt__(self, other):
-        return self.data < _raw(other)
-
-    def __le__(self, other):
-        return self.data <= _raw(other)
-
-    def __gt__(self, other):
-        return self.data > _raw(other)
-
-    def __ge__(self, other):
-        return self.data >= _raw(other)
+    def __lt__(self, other): return self.data < _raw(other)
+    def __le__(self, other): return self.data <= _raw(other)
+    def __gt__(self, other): return self.data > _raw(other)
+    def __ge__(self, other): return self.data >= _raw(other)
 
     __hash__ = object.__hash__  # tensors are graph nodes, hashed by identity
 
     # -- reductions and shapes ---------------------------------------------------------------------
-    def sum(self, axis=None, keepdims=False):
-        return Sum(axis, keepdims)(self)
-
-    def mean(self, axis=None, keepdims=False):
-        return Mean(axis, keepdims)(self)
-
-    def max(self, axis=None, keepdims=False):
-        return Max(axis, keepdims)(self)
+    def sum(self, axis=None, keepdims=False): return Sum(axis, keepdims)(self)
+    def mean(self, axis=None, keepdims=False): return Mean(axis, keepdims)(self)
+    def max(self, axis=None, keepdims=False): return Max(axis, keepdims)(self)
 
     def reshape(self, *shape):
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
@@ -236,8 +192,7 @@ class Tensor:
         return Transpose(axes or None)(self)
 
     @property
-    def T(self):
-        return Transpose(None)(self)
+    def T(self): return Transpose(None)(self)
 
 
 def _raw(x):
@@ -277,17 +232,13 @@ def _reverse_topological_order(root):
     return reversed(order)
 
 
-# ---------------------------------------------------------------------------------------------------
-# Function
-# ---------------------------------------------------------------------------------------------------
-
+# ---- Function -------------------------------------------------------------------------------------
 
 class Function:
     """One differentiable operation. Subclasses define `forward(*arrays)` and `backward(grad)`.
 
     `backward` returns one gradient per input (a tuple, or a single array for one input), each of the
-    input's shape; None where an input needs none. `self.needs_grad[i]` says whether input i does.
-    """
+    input's shape; None where an input needs none. `self.needs_grad[i]` says whether input i does."""
 
     inputs = None  # set when the call is recorded in a graph; cleared again when backward frees it
 
@@ -304,19 +255,15 @@ class Function:
             self.inputs = tensors
         return out
 
-    def forward(self, *arrays):
-        raise NotImplementedError
-
-    def backward(self, grad):
-        raise NotImplementedError
+    def forward(self, *arrays): raise NotImplementedError
+    def backward(self, grad): raise NotImplementedError
 
 
 def unbroadcast(grad, shape):
     """Sum `grad` down to `shape`: the backward of NumPy broadcasting.
 
     Broadcasting copies an input along new leading axes and along axes of length 1; the gradient of a
-    copy is the sum of the gradients of its copies.
-    """
+    copy is the sum of the gradients of its copies."""
     # BEGIN EXERCISE 1: unbroadcast, the backward of broadcasting
     if grad.shape == shape:
         return grad
@@ -327,18 +274,14 @@ def unbroadcast(grad, shape):
     # END EXERCISE
 
 
-# ---------------------------------------------------------------------------------------------------
-# Arithmetic (with broadcasting)
-# ---------------------------------------------------------------------------------------------------
-
+# ---- Arithmetic (with broadcasting) ---------------------------------------------------------------
 
 class Add(Function):
     def forward(self, a, b):
         self.shapes = a.shape, b.shape
         return a + b
 
-    def backward(self, g):
-        return unbroadcast(g, self.shapes[0]), unbroadcast(g, self.shapes[1])
+    def backward(self, g): return unbroadcast(g, self.shapes[0]), unbroadcast(g, self.shapes[1])
 
 
 class Sub(Function):
@@ -346,8 +289,7 @@ class Sub(Function):
         self.shapes = a.shape, b.shape
         return a - b
 
-    def backward(self, g):
-        return unbroadcast(g, self.shapes[0]), unbroadcast(-g, self.shapes[1])
+    def backward(self, g): return unbroadcast(g, self.shapes[0]), unbroadcast(-g, self.shapes[1])
 
 
 class Mul(Function):
@@ -373,11 +315,8 @@ class Div(Function):
 
 
 class Neg(Function):
-    def forward(self, a):
-        return -a
-
-    def backward(self, g):
-        return -g
+    def forward(self, a): return -a
+    def backward(self, g): return -g
 
 
 class Pow(Function):
@@ -390,8 +329,7 @@ class Pow(Function):
         self.a = a
         return a**self.p
 
-    def backward(self, g):
-        return g * self.p * self.a ** (self.p - 1)
+    def backward(self, g): return g * self.p * self.a ** (self.p - 1)
 
 
 class MatMul(Function):
@@ -414,10 +352,7 @@ class MatMul(Function):
         # END EXERCISE
 
 
-# ---------------------------------------------------------------------------------------------------
-# Reductions
-# ---------------------------------------------------------------------------------------------------
-
+# ---- Reductions -----------------------------------------------------------------------------------
 
 def _expand_reduced(g, shape, axis, keepdims):
     """Reinsert the reduced axes of `g` (length 1) so that it broadcasts against `shape`."""
@@ -477,10 +412,7 @@ class Max(Function):
         return mask * (_expand_reduced(g, self.a.shape, self.axis, self.keepdims) / count)
 
 
-# ---------------------------------------------------------------------------------------------------
-# Shapes and indexing
-# ---------------------------------------------------------------------------------------------------
-
+# ---- Shapes and indexing --------------------------------------------------------------------------
 
 class Reshape(Function):
     def __init__(self, shape):
@@ -493,16 +425,14 @@ class Reshape(Function):
         except ValueError:
             raise ValueError(f"reshape: cannot reshape {a.shape} (size {a.size}) into {self.shape}") from None
 
-    def backward(self, g):
-        return g.reshape(self.in_shape)
+    def backward(self, g): return g.reshape(self.in_shape)
 
 
 class Transpose(Function):
     def __init__(self, axes=None):
         self.axes = axes
 
-    def forward(self, a):
-        return a.transpose(self.axes)
+    def forward(self, a): return a.transpose(self.axes)
 
     def backward(self, g):
         if self.axes is None:

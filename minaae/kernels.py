@@ -1,17 +1,9 @@
 """Fused elementwise kernels: CUDA source in kernels.cu, and a NumPy twin of each for the CPU.
 
-What they fuse, and why it pays on a GPU (docs/kernels.md): each function below is a chain of NumPy
-operations, and every NumPy operation is one pass over memory, most with a temporary array. On a GPU these
-elementwise chains are limited by memory traffic, so one kernel that reads each input once and writes each
-output once saves about the passes it replaces: the stable cross-entropy and its gradient are 4–5 NumPy
-operations each (the forward's CPU path is functional.bce_elementwise), an Adam update over a whole
-parameter 13 (15 with weight decay). No GPU was available to
-measure the speed-up; `examples/benchmark.py --device cuda` does, where one is.
-
-The NumPy twin is both the CPU path and the specification: tests check each twin against an
-independent formula and finite differences, and each CUDA kernel against its twin (on the host through
-a shim, and on a GPU where one exists). Twins keep the input dtype (no float64 promotion of float32
-data) and update optimizer state in place.
+Each kernel replaces a chain of NumPy passes over memory with one (why it pays on a GPU, and what each
+fuses: docs/kernels.md). The NumPy twin is both the CPU path and the specification: tests check each twin
+against an independent formula and finite differences, and each CUDA kernel against its twin. Twins keep
+the input dtype (no float64 promotion of float32 data) and update optimizer state in place.
 """
 
 import os
@@ -28,10 +20,8 @@ _module = None  # the compiled cupy.RawModule, built on first use
 
 
 def _launch(name, arrays, scalars=()):
-    """Run kernel `name` (with the dtype suffix) over arrays of n elements on the GPU.
-
-    Pointer arguments first, then scalar arguments, then n — the order of every kernel in kernels.cu.
-    """
+    """Run kernel `name` (with the dtype suffix) over arrays of n elements on the GPU: pointer arguments
+    first, then scalar arguments, then n — the order of every kernel in kernels.cu."""
     global _module
     cp = get_array_module(*arrays)
     if _module is None:
@@ -63,10 +53,7 @@ def _gpu_out(x, *others):
     return cp.empty_like(x), [cp.ascontiguousarray(cp.broadcast_to(o, x.shape)) for o in others]
 
 
-# ---------------------------------------------------------------------------------------------------
-# Activations
-# ---------------------------------------------------------------------------------------------------
-
+# ---- Activations ----------------------------------------------------------------------------------
 
 def relu(x):
     """y = max(x, 0)."""
@@ -114,10 +101,7 @@ def sigmoid(x):
     return np.where(x >= 0, 1, e) / (1 + e)
 
 
-# ---------------------------------------------------------------------------------------------------
-# Binary cross-entropy from logits
-# ---------------------------------------------------------------------------------------------------
-
+# ---- Binary cross-entropy from logits -------------------------------------------------------------
 
 def bce_with_logits(z, t):
     """Elementwise binary cross-entropy from logits on the GPU; the formula, and the CPU path, is
@@ -139,10 +123,7 @@ def bce_with_logits_backward(z, t, gy):
     return gz
 
 
-# ---------------------------------------------------------------------------------------------------
-# Optimizer updates (in place; the same rules as torch.optim)
-# ---------------------------------------------------------------------------------------------------
-
+# ---- Optimizer updates (in place; the same rules as torch.optim) ----------------------------------
 
 def sgd_step(p, g, buf, lr, momentum, dampening, weight_decay, nesterov, first_step):
     """SGD: d = g + wd·p; buf = d (first step) or momentum·buf + (1−dampening)·d;
@@ -191,10 +172,7 @@ def adam_step(p, g, m, v, step, lr, beta1, beta2, eps, weight_decay):
     # END EXERCISE
 
 
-# ---------------------------------------------------------------------------------------------------
-# The reparametrized Gaussian sample
-# ---------------------------------------------------------------------------------------------------
-
+# ---- The reparametrized Gaussian sample -----------------------------------------------------------
 
 def gaussian_sample(mu, logvar, eps):
     """z = μ + exp(logvar/2)·ε."""

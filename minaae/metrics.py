@@ -38,11 +38,6 @@ def _positive(value, what, name):
     return number
 
 
-def _check_batch_size(batch_size, name):
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"{name}: batch_size must be a positive integer, got {batch_size!r}")
-
-
 def _int_labels(name, labels, n):
     """labels as a NumPy (n,) integer array."""
     labels = as_numpy(labels)
@@ -51,10 +46,7 @@ def _int_labels(name, labels, n):
     return labels
 
 
-# ---------------------------------------------------------------------------------------------------
-# Parzen window (docs/paper.md §2, Table 1)
-# ---------------------------------------------------------------------------------------------------
-
+# ---- Parzen window (docs/paper.md §2, Table 1) ----------------------------------------------------
 
 def parzen_log_likelihood(x, samples, sigma, batch_size=2000):
     """log p̂(x) per row of x (N, D) -> (N,), for the Parzen window of `samples` (M, D), bandwidth σ:
@@ -64,13 +56,13 @@ def parzen_log_likelihood(x, samples, sigma, batch_size=2000):
     Both x and the samples are processed in blocks of `batch_size` rows, and the blocks over samples are
     combined with a running logsumexp, so 10,000 × 10,000 × 784 keeps one (batch, batch) block in memory.
     The matmul expansion of the distance costs about 1e-16·‖x‖² of absolute precision: nothing for images
-    in [0, 1], but σ far below that scale would need the direct difference.
-    """
+    in [0, 1], but σ far below that scale would need the direct difference."""
     x, mu = _as_2d("parzen x", x), _as_2d("parzen samples", samples)
     if x.shape[1] != mu.shape[1]:
         raise ValueError(f"parzen: x has {x.shape[1]} dimensions, samples have {mu.shape[1]}")
     sigma = _positive(sigma, "sigma", "parzen")
-    _check_batch_size(batch_size, "parzen")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"parzen: batch_size must be a positive integer, got {batch_size!r}")
     # BEGIN EXERCISE 9: the Parzen-window log-likelihood
     xp = get_array_module(x, mu)
     m, d = mu.shape
@@ -100,8 +92,7 @@ def select_parzen_sigma(x_val, samples, sigmas=GAN_SIGMAS, batch_size=2000):
     """The σ of the grid with the highest mean validation log-likelihood: (best σ, scores per σ).
 
     The default grid is the GAN paper's protocol (docs/paper.md §2): 10 values, log-spaced in [0.1, 1].
-    Choose σ on validation data; the test set is then scored once with it (docs/paper.md §7).
-    """
+    Choose σ on validation data; the test set is then scored once with it (docs/paper.md §7)."""
     sigmas = np.asarray(sigmas, dtype=np.float64)
     if sigmas.ndim != 1 or len(sigmas) == 0:
         raise ValueError(f"select_parzen_sigma: sigmas must be a non-empty 1-D grid, got shape {sigmas.shape}")
@@ -119,10 +110,7 @@ def parzen_report(x_test, samples, sigma, batch_size=2000):
     return float(ll.mean()), float(ll.std(ddof=1) / math.sqrt(len(ll)))
 
 
-# ---------------------------------------------------------------------------------------------------
-# Classification and clustering (docs/paper.md §4)
-# ---------------------------------------------------------------------------------------------------
-
+# ---- Classification and clustering (docs/paper.md §4) ---------------------------------------------
 
 def classification_error(scores, labels):
     """Fraction of rows whose argmax differs from the label; scores (N, C) logits or probabilities,
@@ -141,8 +129,7 @@ def classification_error(scores, labels):
 def cluster_label_map(cluster_probs, labels):
     """The paper's rule (docs/paper.md §4): cluster k takes the label of the example with the largest q(y = k|x).
 
-    cluster_probs (N, K) on labeled training or validation data, labels (N,); returns (K,) labels.
-    """
+    cluster_probs (N, K) on labeled training or validation data, labels (N,); returns (K,) labels."""
     cluster_probs, labels = as_numpy(cluster_probs), as_numpy(labels)
     if cluster_probs.ndim != 2 or len(cluster_probs) == 0 or labels.shape != (len(cluster_probs),):
         raise ValueError(f"cluster_label_map: probs {cluster_probs.shape} and labels {labels.shape} do not match "
@@ -155,8 +142,7 @@ def majority_cluster_map(assignments, labels, n_clusters):
 
     On the data it is fitted to this is the best label per cluster, so it is an optimistic bound beside
     the paper's rule (docs/paper.md §7). Ties go to the smaller label. A cluster with no example gets the most
-    frequent label overall — the best guess without evidence — since test points may still land in it.
-    """
+    frequent label overall — the best guess without evidence — since test points may still land in it."""
     assignments, labels = as_numpy(assignments), as_numpy(labels)
     if assignments.ndim != 1 or len(assignments) == 0 or assignments.shape != labels.shape:
         raise ValueError(f"majority_cluster_map: assignments {assignments.shape} and labels {labels.shape} "
@@ -185,10 +171,7 @@ def clustering_error(test_probs, test_labels, mapping):
     return float((mapping[test_probs.argmax(1)] != test_labels).mean())
 
 
-# ---------------------------------------------------------------------------------------------------
-# Do the codes match the prior?
-# ---------------------------------------------------------------------------------------------------
-
+# ---- Do the codes match the prior? ----------------------------------------------------------------
 
 def _squared_distances(u, v):
     """‖u_i − v_j‖² (len(u), len(v)), by the expansion of the square; clamped at 0 against rounding."""
@@ -213,8 +196,7 @@ def mmd_rbf(a, b, bandwidth=None):
 
     MMD² = mean_{i≠j} k(a_i, a_j) + mean_{i≠j} k(b_i, b_j) − 2 mean_{i,j} k(a_i, b_j): about 0 (and may
     be slightly negative) when a and b come from one distribution, positive when they differ. Memory
-    grows as (M + N)²; a few thousand points each is the intended size.
-    """
+    grows as (M + N)²; a few thousand points each is the intended size."""
     a, b = _as_2d("mmd a", a), _as_2d("mmd b", b)
     if a.shape[1] != b.shape[1] or len(a) < 2 or len(b) < 2:
         raise ValueError(f"mmd: need ≥ 2 samples of one dimension, got {a.shape} and {b.shape}")

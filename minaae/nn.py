@@ -13,16 +13,12 @@ from . import functional as F
 from .autograd import Tensor
 from .backend import as_numpy, device_of, get_array_module, like, to_device
 
-# ---------------------------------------------------------------------------------------------------
-# Initializers: weight arrays (in, out) from an explicit generator
-# ---------------------------------------------------------------------------------------------------
-
+# ---- Initializers: weight arrays (in, out) from an explicit generator -----------------------------
 
 def normal_(shape, std, rng, dtype=np.float32):
     """W ~ N(0, std²), an array of `shape`: the paper's initialization with std 0.01 (docs/paper.md §5).
 
-    (Returns a new array; the underscore only echoes torch.nn.init.normal_.)
-    """
+    (Returns a new array; the underscore only echoes torch.nn.init.normal_.)"""
     return (rng.standard_normal(shape) * std).astype(dtype)
 
 
@@ -49,10 +45,7 @@ def init_weight(init, shape, rng, std=0.01, dtype=np.float32):
     return normal_(shape, std, rng, dtype) if init == "normal" else INITS[init](shape, rng, dtype)
 
 
-# ---------------------------------------------------------------------------------------------------
-# Module
-# ---------------------------------------------------------------------------------------------------
-
+# ---- Module ---------------------------------------------------------------------------------------
 
 class Parameter(Tensor):
     """A leaf tensor that a Module owns and an optimizer updates (requires_grad is always True)."""
@@ -65,8 +58,7 @@ class Module:
     """Base class: assign Parameters, Modules and buffers as attributes; define `forward`.
 
     Assignment registers them in insertion order (plain dicts keep it), which fixes the order of
-    `named_parameters()`, of `state_dict()` and hence of every optimizer's state.
-    """
+    `named_parameters()`, of `state_dict()` and hence of every optimizer's state."""
 
     def __init__(self):
         object.__setattr__(self, "_parameters", {})
@@ -95,11 +87,8 @@ class Module:
         self._buffers[name] = array
         object.__setattr__(self, name, array)
 
-    def __call__(self, *args):
-        return self.forward(*args)
-
-    def forward(self, *args):
-        raise NotImplementedError(f"{type(self).__name__} defines no forward")
+    def __call__(self, *args): return self.forward(*args)
+    def forward(self, *args): raise NotImplementedError(f"{type(self).__name__} defines no forward")
 
     # -- traversal ---------------------------------------------------------------------------------
     def named_modules(self, prefix=""):
@@ -112,8 +101,7 @@ class Module:
         """(dotted name, Parameter) pairs in registration order, e.g. ("encoder.0.weight", W).
 
         A parameter reachable twice (a module assigned under two names) is yielded once, under its first
-        name, so an optimizer never updates it twice.
-        """
+        name, so an optimizer never updates it twice."""
         seen = set()  # ids for membership only; the order comes from the registries
         for prefix, module in self.named_modules():
             for name, p in module._parameters.items():
@@ -139,8 +127,7 @@ class Module:
             object.__setattr__(module, "training", bool(mode))
         return self
 
-    def eval(self):
-        return self.train(False)
+    def eval(self): return self.train(False)
 
     @property
     def device(self):
@@ -152,8 +139,7 @@ class Module:
         """Move every parameter (and its gradient) and every buffer to `device` ('cpu' or 'cuda') in place.
 
         The Parameter objects stay the same, so references held elsewhere still point at them; an
-        optimizer's state, however, is not moved: build optimizers after `to`.
-        """
+        optimizer's state, however, is not moved: build optimizers after `to`."""
         for _, module in self.named_modules():
             for p in module._parameters.values():
                 p.data = to_device(p.data, device)
@@ -183,8 +169,7 @@ class Module:
 
         Names and shapes must match exactly; values are cast to each parameter's dtype and device.
         Everything is checked before anything is copied, so a failed load leaves the module unchanged.
-        Raises KeyError listing missing and unexpected names, ValueError listing every shape mismatch.
-        """
+        Raises KeyError listing missing and unexpected names, ValueError listing every shape mismatch."""
         targets = self._state_arrays()
         missing = [k for k in targets if k not in state]
         unexpected = [k for k in state if k not in targets]
@@ -208,18 +193,13 @@ class Module:
         return ""
 
 
-# ---------------------------------------------------------------------------------------------------
-# Layers
-# ---------------------------------------------------------------------------------------------------
-
+# ---- Layers ---------------------------------------------------------------------------------------
 
 class Linear(Module):
     """y = x W + b with x: (N, in), W: (in, out), b: (out,), y: (N, out) — the paper's row vectors.
 
     init: "normal" (N(0, std²), the paper's, std 0.01), "he" or "glorot"; the bias starts at zero.
-    rng: the numpy Generator the weights are drawn from. Models should pass the run's generator; None
-    uses a generator seeded with 0, so that a bare `Linear(3, 2)` is still reproducible.
-    """
+    rng: the generator of the weights, the run's; None: seeded with 0 (a bare `Linear(3, 2)` is reproducible)."""
 
     def __init__(self, in_features, out_features, bias=True, init="normal", std=0.01, rng=None, dtype=np.float32):
         super().__init__()
@@ -255,14 +235,9 @@ class Sequential(Module):
                 raise TypeError(f"Sequential: item {i} is a {type(m).__name__}, not a Module")
             setattr(self, str(i), m)
 
-    def __getitem__(self, i):
-        return list(self._modules.values())[i]
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
+    def __getitem__(self, i): return list(self._modules.values())[i]
+    def __len__(self): return len(self._modules)
+    def __iter__(self): return iter(self._modules.values())
 
     def forward(self, x):
         for m in self._modules.values():
@@ -273,8 +248,7 @@ class Sequential(Module):
 class ReLU(Module):
     """y = max(x, 0), elementwise."""
 
-    def forward(self, x):
-        return F.relu(x)
+    def forward(self, x): return F.relu(x)
 
 
 class LeakyReLU(Module):
@@ -284,25 +258,20 @@ class LeakyReLU(Module):
         super().__init__()
         self.slope = slope
 
-    def forward(self, x):
-        return F.leaky_relu(x, self.slope)
-
-    def extra_repr(self):
-        return f"slope={self.slope}"
+    def forward(self, x): return F.leaky_relu(x, self.slope)
+    def extra_repr(self): return f"slope={self.slope}"
 
 
 class Sigmoid(Module):
     """y = 1 / (1 + exp(−x)): the decoder's output for pixel intensities in [0, 1] (docs/paper.md §5)."""
 
-    def forward(self, x):
-        return F.sigmoid(x)
+    def forward(self, x): return F.sigmoid(x)
 
 
 class Tanh(Module):
     """y = tanh(x)."""
 
-    def forward(self, x):
-        return F.tanh(x)
+    def forward(self, x): return F.tanh(x)
 
 
 def _require_rng(layer, rng):
@@ -322,19 +291,15 @@ class Dropout(Module):
             raise ValueError(f"Dropout: p must be in [0, 1), got {p}")
         self.p, self.rng = p, _require_rng("Dropout", rng)
 
-    def forward(self, x):
-        return F.dropout(x, self.p, self.training, self.rng)
-
-    def extra_repr(self):
-        return f"p={self.p}"
+    def forward(self, x): return F.dropout(x, self.p, self.training, self.rng)
+    def extra_repr(self): return f"p={self.p}"
 
 
 class GaussianNoise(Module):
     """y = x + ε with ε ~ N(0, std²) per element, in training mode; y = x in eval mode.
 
     docs/paper.md §5: input noise of std 0.3 on the semi-supervised encoder; §7: on the discriminator's input.
-    The noise is a constant, so the gradient passes through unchanged. Noise comes from `rng`.
-    """
+    The noise is a constant, so the gradient passes through unchanged. Noise comes from `rng`."""
 
     def __init__(self, std, rng):
         super().__init__()
@@ -350,17 +315,12 @@ class GaussianNoise(Module):
         noise *= self.std
         return x + Tensor(like(noise, x.data))
 
-    def extra_repr(self):
-        return f"std={self.std}"
+    def extra_repr(self): return f"std={self.std}"
 
 
 class BatchNorm1d(Module):
-    """y = γ (x − μ)/sqrt(σ² + eps) + β per feature; x: (N, num_features) (F.batch_norm).
-
-    Training: μ, σ² are the batch's mean and biased variance, and the running estimates move toward
-    them, running ← (1 − momentum)·running + momentum·batch (unbiased variance, as in PyTorch).
-    Eval: μ, σ² are the running estimates, so the layer is a fixed affine map. γ starts at 1, β at 0.
-    """
+    """y = γ (x − μ)/sqrt(σ² + eps) + β per feature, x: (N, num_features); γ starts at 1, β at 0. μ and σ²:
+    the batch's in training (moving the running estimates), the running estimates in eval (F.batch_norm)."""
 
     def __init__(self, num_features, momentum=0.1, eps=1e-5, dtype=np.float32):
         super().__init__()
@@ -380,8 +340,7 @@ class BatchNorm1d(Module):
         return F.batch_norm(x, self.gamma, self.beta, self.running_mean, self.running_var, self.training,
                             self.momentum, self.eps)
 
-    def extra_repr(self):
-        return f"{self.num_features}, momentum={self.momentum}, eps={self.eps}"
+    def extra_repr(self): return f"{self.num_features}, momentum={self.momentum}, eps={self.eps}"
 
 
 def mlp(sizes, activation=ReLU, rng=None, init="normal", std=0.01, dtype=np.float32):
@@ -389,8 +348,7 @@ def mlp(sizes, activation=ReLU, rng=None, init="normal", std=0.01, dtype=np.floa
 
     mlp([784, 1000, 1000, 8]) is Linear(784, 1000), ReLU, Linear(1000, 1000), ReLU, Linear(1000, 8): the
     paper's networks (docs/paper.md §5), whose output is linear (logits or codes). All layers draw from one
-    generator, `rng` (None: seeded with 0), so that no two layers get the same weights.
-    """
+    generator, `rng` (None: seeded with 0), so that no two layers get the same weights."""
     if len(sizes) < 2:
         raise ValueError(f"mlp: needs at least an input and an output size, got {sizes}")
     rng = np.random.default_rng(0) if rng is None else rng

@@ -1,10 +1,9 @@
 """Optimizers with the update rules of torch.optim, so that published hyperparameters carry over.
 
 Each update rule is written here as docs/optim.md writes it, in plain NumPy (`_sgd_rule`, `_adam_rule`).
-By default the arithmetic runs as one fused kernel per parameter instead (kernels.sgd_step / adam_step,
-in place, the same rule in fewer passes over memory); `kernels.FUSED = False` switches every update to
-the readable rules, which agree with the fused ones to float32 rounding (tests/test_optim.py). State is
-keyed by parameter *name*, in insertion order, so a saved optimizer resumes exactly in another process.
+By default it runs as one fused kernel per parameter instead (kernels.sgd_step / adam_step: the same rule
+in fewer passes over memory); `kernels.FUSED = False` switches to the readable rules, equal to float32
+rounding. State is keyed by parameter *name*, so a saved optimizer resumes exactly in another process.
 """
 
 import numpy as np
@@ -18,8 +17,7 @@ class Optimizer:
     """Holds named parameters and their per-parameter state; subclasses define `_update(name, p, g)`.
 
     params: a list of Parameters (named "0", "1", ... by position) or (name, Parameter) pairs such as
-    `model.named_parameters()`. State is a dict name -> {buffer name: array}, in the order given.
-    """
+    `model.named_parameters()`. State is a dict name -> {buffer name: array}, in the order given."""
 
     hyperparameters = ()  # attribute names saved by state_dict (subclasses list theirs)
 
@@ -56,8 +54,7 @@ class Optimizer:
             g = get_array_module(p.data, g).ascontiguousarray(g, dtype=p.dtype)
             self._update(name, p.data, g)
 
-    def _update(self, name, p, g):
-        raise NotImplementedError
+    def _update(self, name, p, g): raise NotImplementedError
 
     def _buffer(self, name, key, like):
         """The state array `key` of parameter `name`, zeros of p's shape on first use."""
@@ -121,8 +118,7 @@ def _check(condition, message):
 class SGD(Optimizer):
     """Stochastic gradient descent with momentum, dampening, Nesterov momentum and L2 weight decay:
 
-    d = g + λp;  b ← μ b + (1 − τ) d  (b = d on the first step);  d ← d + μ b (Nesterov) or b;  p ← p − η d
-    """
+    d = g + λp;  b ← μ b + (1 − τ) d  (b = d on the first step);  d ← d + μ b (Nesterov) or b;  p ← p − η d"""
 
     hyperparameters = ("lr", "momentum", "dampening", "weight_decay", "nesterov")
 
@@ -211,8 +207,7 @@ class MultiStepLR:
         self.epoch += 1
         self._set_lr()
 
-    def state_dict(self):
-        return {"epoch": self.epoch, "base_lr": self.base_lr}
+    def state_dict(self): return {"epoch": self.epoch, "base_lr": self.base_lr}
 
     def load_state_dict(self, d):
         """Continue from a saved epoch count; also sets the optimizer's lr to that epoch's value."""

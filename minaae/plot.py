@@ -114,11 +114,8 @@ def _fit_height(fig, axes, panel_width, extra_width):
 def plot_codes(path, codes, labels=None, prior_samples=None, title="", n_classes=10, lims=None):
     """The paper's Fig. 2 / 4: test codes (N, 2) coloured by label (N,) over the prior's density.
 
-    The prior is a light grey 2-D histogram of `prior_samples` (M, 2). Codes with more than two dims are
-    shown by their first two (the title says so). `lims` = ((xmin, xmax), (ymin, ymax)); by default the
-    limits cover the 0.5–99.5 percentiles of both sets with a 10% margin, so a few outliers do not
-    shrink the picture. Labels must lie in [0, n_classes).
-    """
+    The prior is a light grey 2-D histogram of `prior_samples` (M, 2); codes with more than two dims are
+    shown by their first two. `lims` = ((xmin, xmax), (ymin, ymax)), by default `_robust_limits`."""
     fig = Figure(layout="constrained")
     ax = fig.add_subplot()
     if _draw_codes(ax, codes, labels, prior_samples, title, n_classes, lims, "plot_codes"):
@@ -131,8 +128,7 @@ def plot_side_by_side(path, panels, titles, n_classes=10, lims=None):
     """A row of code plots (the paper's Fig. 2: AAE vs VAE, Gaussian vs mixture prior).
 
     Each panel is a dict with "codes" (N, 2) and optionally "labels" (N,), "prior_samples" (M, 2) and
-    "lims" (which overrides `lims`). One colour bar serves all panels.
-    """
+    "lims" (which overrides `lims`). One colour bar serves all panels."""
     if len(panels) == 0 or len(panels) != len(titles):
         raise ValueError(f"plot_side_by_side: {len(panels)} panels and {len(titles)} titles; need equal, >= 1")
     fig = Figure(layout="constrained")
@@ -192,8 +188,7 @@ def _images(images, image_shape, where):
 def tile_images(images, n_rows, image_shape=(28, 28)):
     """Images (N, h·w) -> one (n_rows·h, n_cols·w) array, image i at block (i // n_cols, i % n_cols).
 
-    n_cols = ceil(N / n_rows); cells left over at the end are white (1.0).
-    """
+    n_cols = ceil(N / n_rows); cells left over at the end are white (1.0)."""
     images = _images(images, image_shape, "tile_images")
     if int(n_rows) != n_rows or n_rows < 1:
         raise ValueError(f"tile_images: n_rows must be a positive integer, got {n_rows}")
@@ -207,8 +202,7 @@ def tile_images(images, n_rows, image_shape=(28, 28)):
 def plot_image_grid(path, images, n_rows, title="", image_shape=(28, 28)):
     """Images (N, 784) in [0, 1] tiled row by row into `n_rows` rows, grey scale, no ticks.
 
-    Used for decoded prior samples, the paper's Fig. 7 (rows = styles, columns = digits) and cluster rows.
-    """
+    Used for decoded prior samples, the paper's Fig. 7 (rows = styles, columns = digits) and cluster rows."""
     canvas = tile_images(images, n_rows, image_shape)
     inch_per_px = max(min(1 / 40, 12 / max(canvas.shape)), 2 / max(canvas.shape))  # 2–12 inches wide
     fig = Figure(figsize=(canvas.shape[1] * inch_per_px, canvas.shape[0] * inch_per_px))
@@ -258,8 +252,7 @@ def manifold_codes(z_grid_1d_x, z_grid_1d_y):
 def plot_manifold(path, decode, z_grid_1d_x, z_grid_1d_y=None, image_shape=(28, 28), title=""):
     """The learned 2-D manifold: decode (K, 2) -> (K, 784) applied to every point of the grid x × y.
 
-    Typical grid: gaussian_percentile_grid(20, std) for each axis (equal prior mass between neighbours).
-    """
+    Typical grid: gaussian_percentile_grid(20, std) for each axis (equal prior mass between neighbours)."""
     z_grid_1d_y = z_grid_1d_x if z_grid_1d_y is None else z_grid_1d_y
     codes = manifold_codes(z_grid_1d_x, z_grid_1d_y)
     images = as_numpy(decode(codes))
@@ -298,8 +291,7 @@ def plot_curves(path, history, keys=None, title=""):
 
     One subplot per group of `curve_groups`; the confidences get a dotted line at 0.5 (a discriminator
     that cannot tell). 'epoch', 'iterations' and 'wall_time' are not plotted; a metric missing from some
-    epochs (evaluated every few epochs) is plotted where present.
-    """
+    epochs (evaluated every few epochs) is plotted where present."""
     if len(history) == 0:
         raise ValueError("plot_curves: empty history")
     seen = list(dict.fromkeys(k for record in history for k in record))

@@ -1,13 +1,10 @@
 """Prior distributions p(z) that the adversarial regularization imposes on the codes (docs/paper.md §2, §5).
 
-An AAE needs only to *sample* its prior (a VAE needs its density). Each prior draws `(n, dim)` float32
-samples from an explicitly passed generator — never a global or reseeded one, which would hand the
-discriminator the same "prior" batch every time (docs/paper.md §7) — where the generator lives (NumPy or CuPy;
-Categorical given labels draws nothing and stays with them). Integer `labels` choose the mixture component
-or swiss-roll segment, for label-regularized training (docs/paper.md §4.2). Each prior owns its geometry:
-`log_density` (NumPy, for plots and checks), `log_prob` (differentiable, for the VAE), `label_of` (the
-component or segment of a point), `tour` (points along its axes, to decode). `PRIORS` names them for the
-command line; a new prior is one class here and its entry in `PRIORS` (docs/extend.md).
+Each prior draws `(n, dim)` float32 samples from an explicitly passed generator — never a global or
+reseeded one, which would hand the discriminator the same "prior" batch every time (docs/paper.md §7).
+Integer `labels` choose the mixture component or swiss-roll segment (docs/paper.md §4.2). Each prior owns
+its geometry: `log_density`, `log_prob` (differentiable, for the VAE), `label_of`, `tour`. `PRIORS` names
+them for the command line; a new prior is one class here and its entry in `PRIORS` (docs/extend.md).
 """
 
 import math
@@ -66,7 +63,6 @@ def _logsumexp_rows(a):
 
 # --- the priors -----------------------------------------------------------------------------------------
 
-
 class Prior:
     """What every prior offers besides `sample(n, rng, labels=None)`; the defaults say what it lacks."""
 
@@ -101,16 +97,14 @@ class Gaussian(Prior):
         z = _points(z, self.dim, "Gaussian.log_density")
         return -0.5 * (z**2).sum(1) / self.std**2 - self.dim * math.log(self.std * math.sqrt(2 * math.pi))
 
-    def gaussian_kl(self, mu, logvar):
-        return F.gaussian_kl(mu, logvar, self.std)
+    def gaussian_kl(self, mu, logvar): return F.gaussian_kl(mu, logvar, self.std)
 
 
 class GaussianMixture(Prior):
     """The paper's 2-D mixture of `n_components` Gaussians arranged on a circle (docs/paper.md §5).
 
     Component k is N(0, diag(std[0]², std[1]²)) rotated by the angle θ_k = 2πk/n and shifted by
-    radius·(cos θ_k, sin θ_k): elongated blobs pointing away from the centre. Components are equally likely.
-    """
+    radius·(cos θ_k, sin θ_k): elongated blobs pointing away from the centre. Components are equally likely."""
 
     dim = 2
 
@@ -188,12 +182,9 @@ class GaussianMixture(Prior):
 class SwissRoll(Prior):
     """A 2-D swiss roll cut into `n_classes` segments along its length (docs/paper.md §5).
 
-    For segment k: u = (U(0, 1) + k)/n, radius 3√u, angle 4π√u, plus N(0, noise² I) around the roll's
-    axis. √u spreads the points evenly along the spiral. The paper's scale is kept: the roll ends at
-    radius 3 and E‖z‖² = 9/2 + 2·noise² (about 1.5 per axis), against 1.4² + 0.26 ≈ 2.2 (about 1.05
-    per axis) for the mixture and 2 for N(0, I) — the same order, so one network and one learning rate
-    serve all three.
-    """
+    For segment k: u = (U(0, 1) + k)/n, radius 3√u, angle 4π√u (√u spreads the points evenly along the
+    spiral), plus N(0, noise² I). E‖z‖² = 9/2 + 2·noise², against ≈ 2.2 for the mixture and 2 for N(0, I):
+    the same order, so one network and one learning rate serve all three."""
 
     dim = 2
 
@@ -221,8 +212,7 @@ class SwissRoll(Prior):
         With t = √u, which has density 2t on [0, 1], and the axis c(t) = 3t·(cos 4πt, sin 4πt):
         p(z) = ∫₀¹ 2t N(z; c(t), noise² I) dt. The integral is a 3-point Gauss–Legendre rule on panels at
         most one noise width long on the curve (its speed is at most 3√(1 + 16π²)); against adaptive
-        quadrature its log is off by < 1e-4 on and around the roll and < 1e-3 four widths past its end.
-        """
+        quadrature its log is off by < 1e-4 on and around the roll and < 1e-3 four widths past its end."""
         if self.noise == 0:
             raise ValueError("SwissRoll.log_density: with noise 0 the prior lies on a curve and has no density")
         z = _points(z, 2, "SwissRoll.log_density")
@@ -254,8 +244,7 @@ class SwissRoll(Prior):
 class Categorical(Prior):
     """Uniform one-hot vectors (n, n_classes): the prior of the semi-supervised y head (docs/paper.md §4).
 
-    Given labels, the one-hots of those labels, on the labels' device (no draw is made).
-    """
+    Given labels, the one-hots of those labels, on the labels' device (no draw is made)."""
 
     def __init__(self, n_classes):
         _check_positive(n_classes, "n_classes", "Categorical", integer=True)

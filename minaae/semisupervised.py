@@ -4,11 +4,8 @@
 The encoder has two heads on one trunk: q(y|x), a softmax over `n_classes`, and q(z|x), a linear
 "style" code. The decoder reconstructs x from [y, z]. Two discriminators regularize the heads: one
 imposes the categorical prior Cat(n_classes) on y, one the Gaussian N(0, I) on z. So y is pushed toward
-one-hot vectors carrying the class, and z toward a class-free style. Per mini-batch (docs/paper.md §4):
-
-1. reconstruction phase (an unlabeled batch): encoder + decoder (`aae.reconstruction_step`);
-2. regularization phase: both discriminators, then the encoder as their generator (`aae.regularization_step`);
-3. classification phase (a labeled batch; none for clustering): cross-entropy of q(y|x).
+one-hot vectors carrying the class, and z toward a class-free style. Per mini-batch (docs/paper.md §4) the
+phases of aae.py run, then (semi-supervised only) the classification phase on a labeled batch: `train_step`.
 """
 
 import numpy as np
@@ -34,8 +31,7 @@ class CategoricalAAE(PhaseModel):
     cannot push one cluster above the rest for every image, so clusters stay alive and q(y|x) stays soft.
     d_input_noise: std of Gaussian noise on both discriminators' inputs in training (docs/paper.md §7; 0, the
     paper's model, by default). D_cat can then not tell a one-hot from a nearly one-hot softmax, so the
-    encoder is not pushed to saturate q(y|x), whose gradient could then no longer move an image's cluster.
-    """
+    encoder is not pushed to saturate q(y|x), whose gradient could then no longer move an image's cluster."""
 
     encoder_modules = ("trunk", "y_head", "z_head", "y_norm", "z_norm")  # the norms only with output_batch_norm
     decoder_modules, discriminators = ("decoder",), ("d_cat", "d_gauss")
@@ -112,8 +108,7 @@ class DimReductionAAE(CategoricalAAE):
 
     The class head y (one of m clusters) selects a learned cluster head, a row of W_C (m, n), and the
     n-D style z places the image around it; the decoder reconstructs x from that n-D representation.
-    The penalty max(0, η − ‖W_C[i] − W_C[j]‖) for every pair of heads keeps the heads apart.
-    """
+    The penalty max(0, η − ‖W_C[i] − W_C[j]‖) for every pair of heads keeps the heads apart."""
 
     decoder_modules = ("decoder", "heads")
 
@@ -134,11 +129,8 @@ class DimReductionAAE(CategoricalAAE):
     def decoder_input(self, n_classes, style_dim):  # the decoder reads the n-D representation alone
         return style_dim
 
-    def decode(self, y, z):
-        return self.decoder(self.represent(y, z))
-
-    def extra_cost(self):
-        return cluster_head_penalty(self.heads, self.eta)
+    def decode(self, y, z): return self.decoder(self.represent(y, z))
+    def extra_cost(self): return cluster_head_penalty(self.heads, self.eta)
 
 
 def cluster_head_penalty(heads, eta):
@@ -152,10 +144,7 @@ def cluster_head_penalty(heads, eta):
     # END EXERCISE
 
 
-# ---------------------------------------------------------------------------------------------------
-# The classification phase, and the optimizers' settings
-# ---------------------------------------------------------------------------------------------------
-
+# ---- The classification phase, and the optimizers' settings ---------------------------------------
 
 def classification_step(model, x, labels, opt):
     """Phase 3 (semi-supervised only): cross-entropy of q(y|x) on a labeled batch."""
@@ -183,10 +172,7 @@ PAPER_SGD = {"optimizer": "sgd",
                           "classification": 0.9}}
 
 
-# ---------------------------------------------------------------------------------------------------
-# Evaluation
-# ---------------------------------------------------------------------------------------------------
-
+# ---- Evaluation -----------------------------------------------------------------------------------
 
 def class_probabilities(model, x, batch_size=1000):
     """q(y|x) in eval mode, (N, n_classes) as a plain array; the model's mode is left as it was."""

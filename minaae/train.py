@@ -31,10 +31,7 @@ class CheckpointError(TrainingError):
     """A checkpoint is missing, corrupt, does not fit the model, or belongs to another run."""
 
 
-# ---------------------------------------------------------------------------------------------------
-# Checkpoints: one .npz holding every array, plus the JSON-able rest under the key "meta"
-# ---------------------------------------------------------------------------------------------------
-
+# ---- Checkpoints: one .npz holding every array, plus the JSON-able rest under the key "meta" ------
 
 def _flatten(tree, prefix, arrays, meta):
     """Split a nested dict into arrays (stored in the npz) and plain values (stored as JSON)."""
@@ -123,10 +120,7 @@ def load_checkpoint(path, model, optimizers, rng):
     return meta["state"]
 
 
-# ---------------------------------------------------------------------------------------------------
-# The loop
-# ---------------------------------------------------------------------------------------------------
-
+# ---- The loop -------------------------------------------------------------------------------------
 
 def fit(model, step, epoch_batches, epochs, optimizers, rng, out_dir, evaluate=None, resume=False,
         schedules=(), progress=True, on_epoch=None, run=None, overwrite=False, set_lr=None, device="cpu"):
@@ -142,8 +136,7 @@ def fit(model, step, epoch_batches, epochs, optimizers, rng, out_dir, evaluate=N
     with the learning rate each optimizer used ("lr"). With resume=True a run continues from
     out_dir/checkpoint.npz, bit for bit on the CPU; set_lr {optimizer: lr} then replaces the saved base
     rates from this epoch on (a schedule's decays still apply). Without resume, a folder that holds a
-    checkpoint is refused unless overwrite=True (then the run starts over).
-    """
+    checkpoint is refused unless overwrite=True (then the run starts over)."""
     ckpt, log = os.path.join(out_dir, "checkpoint.npz"), os.path.join(out_dir, "log.jsonl")
     remove_temporaries(out_dir)  # left by a process killed while it wrote
     if not resume and not overwrite and os.path.exists(ckpt):
@@ -176,12 +169,7 @@ def fit(model, step, epoch_batches, epochs, optimizers, rng, out_dir, evaluate=N
         model.train()
         start, sums, count = time.perf_counter(), {}, 0
         lr = {name: opt.lr for name, opt in optimizers.items()}  # this epoch's, before the schedules step
-        batches = epoch_batches()
-        total = len(batches) if hasattr(batches, "__len__") else None
-        if total == 0:
-            raise TrainingError(f"epoch {epoch} has no mini-batches: the training set is smaller than one batch; "
-                                "lower --batch-size or raise --train-size")
-        bar = tqdm(batches, total=total, desc=f"epoch {epoch}/{epochs}", unit="batch", leave=False,
+        bar = tqdm(epoch_batches(), desc=f"epoch {epoch}/{epochs}", unit="batch", leave=False,
                    disable=not progress, dynamic_ncols=True)
         try:
             for b, batch in enumerate(bar, start=1):
