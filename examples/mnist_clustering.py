@@ -51,7 +51,7 @@ def parse_args(argv=None):
 def cluster_scores(model, ds):
     """Test errors by the paper's rule and by majority vote, the mapping chosen on the validation set, and
     the number of clusters that are the most likely cluster of some test image (a dead cluster is of none)."""
-    val, test = ss.class_probabilities(model, ds.x_val), ss.class_probabilities(model, ds.x_test)
+    val, test = ss.class_log_probabilities(model, ds.x_val), ss.class_log_probabilities(model, ds.x_test)
     paper = metrics.clustering_error(test, ds.y_test, metrics.cluster_label_map(val, ds.y_val))
     majority = metrics.majority_cluster_map(val.argmax(1), ds.y_val, val.shape[1])
     return {"test_error": paper, "test_error_majority": metrics.clustering_error(test, ds.y_test, majority),
@@ -76,11 +76,11 @@ def main(argv=None):
     history = fit(args, model, lambda b: ss.train_step(model, b[0], rng, opts),
                   lambda: data.batches(ds.x_train, batch_size=args.batch_size, rng=rng), opts, rng,
                   evaluate=lambda m: cluster_scores(m, ds), schedules=schedules)
-    probs = ss.class_probabilities(model, ds.x_test)
+    log_q = ss.class_log_probabilities(model, ds.x_test)
     rows, heads = [], ss.decode_heads(model)
     for k in range(args.clusters):  # the head, then the 9 test images most surely in cluster k
         rows.append(heads[k])
-        rows.extend(ds.x_test[np.argsort(-probs[:, k])[:9]])
+        rows.extend(ds.x_test[np.argsort(-log_q[:, k])[:9]])
     plot.plot_image_grid(os.path.join(args.out, "clusters.png"), np.array(rows), args.clusters,
                          title="each row one cluster: its head (z = 0), then its surest test images")
     plot.plot_curves(os.path.join(args.out, "curves.png"), history)

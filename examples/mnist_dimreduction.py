@@ -80,7 +80,7 @@ def main(argv=None):
         if labeled is not None:
             return {"val_error": metrics.classification_error(ss.class_probabilities(m, ds.x_val), ds.y_val),
                     "test_error": metrics.classification_error(test, ds.y_test)}
-        mapping = metrics.cluster_label_map(ss.class_probabilities(m, ds.x_val), ds.y_val)
+        mapping = metrics.cluster_label_map(ss.class_log_probabilities(m, ds.x_val), ds.y_val)
         return {"test_error": metrics.clustering_error(test, ds.y_test, mapping)}
 
     snapshot, animate = snapshots(args, lambda: ss.representations(model, ds.x_test), ds.y_test)

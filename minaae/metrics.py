@@ -129,7 +129,8 @@ def classification_error(scores, labels):
 def cluster_label_map(cluster_probs, labels):
     """The paper's rule (docs/paper.md §4): cluster k takes the label of the example with the largest q(y = k|x).
 
-    cluster_probs (N, K) on labeled training or validation data, labels (N,); returns (K,) labels."""
+    cluster_probs (N, K) on labeled training or validation data — q or, free of ties, log q (see
+    semisupervised.class_log_probabilities) — labels (N,); returns (K,) labels."""
     cluster_probs, labels = as_numpy(cluster_probs), as_numpy(labels)
     if cluster_probs.ndim != 2 or len(cluster_probs) == 0 or labels.shape != (len(cluster_probs),):
         raise ValueError(f"cluster_label_map: probs {cluster_probs.shape} and labels {labels.shape} do not match "

@@ -179,6 +179,15 @@ def class_probabilities(model, x, batch_size=1000):
     return batched(model, lambda c: F.softmax(model.encode(c)[0]), x, batch_size)
 
 
+def class_log_probabilities(model, x, batch_size=1000):
+    """log q(y|x) in float64 from the logits, without ties: float32 q rounds to exactly 1 for hundreds of
+    images per cluster, and an argmax over a column (the paper's clustering rule) would pick the first."""
+    logits = batched(model, lambda c: model.encode(c)[0], x, batch_size).astype(np.float64)
+    top = logits.max(1, keepdims=True)
+    rest = np.where(logits == top, 0.0, np.exp(logits - top)).sum(1, keepdims=True)  # Σ over the smaller logits
+    return logits - top - np.log1p(rest)
+
+
 def representations(model, x, batch_size=1000):
     """The n-D representation W_Cᵀ y + z of a DimReductionAAE in eval mode, (N, n)."""
 

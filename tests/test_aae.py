@@ -205,6 +205,24 @@ def test_evaluation_helpers_leave_the_model_in_its_mode():
         assert model.training is training and model.trunk[0].training is training
 
 
+def test_class_log_probabilities_rank_confident_images_without_ties():
+    """Logits 60x as large as at initialisation: float32 q rounds to exactly 1 for several images of a class
+    (the paper's clustering rule would then take the first of them); log q keeps them apart and agrees with
+    an independent 50-digit computation in decimal arithmetic."""
+    import decimal
+    model, x = small_categorical(np.random.default_rng(0)), synthetic(np.random.default_rng(1), 40)
+    encode = model.encode
+    model.encode = lambda c: (encode(c)[0] * 60.0, encode(c)[1])
+    probs, log_q = ss.class_probabilities(model, x), ss.class_log_probabilities(model, x)
+    logits = aae.batched(model, lambda c: model.encode(c)[0], x).astype(np.float64)
+    decimal.getcontext().prec = 50
+    exact = np.array([[float(decimal.Decimal(v) - sum(decimal.Decimal(w).exp() for w in row).ln()) for v in row]
+                      for row in logits.tolist()])
+    assert max((probs[:, k] == probs[:, k].max()).sum() for k in range(3)) > 1  # float32 ties exist
+    np.testing.assert_allclose(log_q, exact, rtol=1e-12, atol=1e-300)
+    assert (log_q.argmax(0) == exact.argmax(0)).all() and all(len(np.unique(c)) == len(c) for c in log_q.T)
+
+
 def small_categorical(rng, **kw):
     return ss.CategoricalAAE(rng, data_dim=12, n_classes=3, style_dim=2, hidden=(32, 32), d_hidden=(16,),
                              init="he", **kw)
