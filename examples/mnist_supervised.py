@@ -67,19 +67,27 @@ def main(argv=None):
     opts = make_optimizers(args, model, beta1=0.5)
     print(f"{ds.name}: {len(ds.x_train)} labeled training images; z is {args.latent_dim}-D, N(0, I)")
 
-    start = time.perf_counter()
-    history = fit(args, model, lambda b: aae.train_step(model, b[0], prior, rng, opts, labels=b[1]),
-                  lambda: data.batches(ds.x_train, ds.y_train, batch_size=args.batch_size, rng=rng), opts, rng)
-    model.eval()
-    eval_rng = np.random.default_rng(args.seed + 1)
+    eval_rng = np.random.default_rng(args.seed + 1)  # the styles and the judge never touch training's rng
     styles = prior.sample(100, rng=eval_rng)
     z = np.repeat(styles, 10, axis=0)  # row-major: style i, digits 0..9
     digits = np.tile(np.arange(10), 100)
-    with no_grad():
-        generated = model.generate(z, digits).numpy()
     judge, judge_error = train_classifier(ds, args.classifier_epochs, eval_rng)
-    with no_grad():
-        read_as_intended = 1 - metrics.classification_error(judge(generated).numpy(), digits)
+
+    def generate_and_read(m):
+        """The 1,000 generated digits (eval mode), and the share the judge reads as the digit asked for."""
+        was_training = m.training
+        m.eval()
+        with no_grad():
+            images = m.generate(z, digits).numpy()
+            read = 1 - metrics.classification_error(judge(images).numpy(), digits)
+        m.train(was_training)
+        return images, read
+
+    start = time.perf_counter()
+    history = fit(args, model, lambda b: aae.train_step(model, b[0], prior, rng, opts, labels=b[1]),
+                  lambda: data.batches(ds.x_train, ds.y_train, batch_size=args.batch_size, rng=rng), opts, rng,
+                  evaluate=lambda m: {"read_as_intended": generate_and_read(m)[1]})
+    generated, read_as_intended = generate_and_read(model)
     plot.plot_image_grid(os.path.join(args.out, "styles.png"), generated[:100], 10,
                          title="each row one style z, each column one digit")
     plot.plot_curves(os.path.join(args.out, "curves.png"), history)

@@ -230,9 +230,14 @@ class SwissRoll(Prior):
         return (xp.concatenate(out) if out else xp.zeros(0)) - math.log(2 * math.pi * self.noise**2)
 
     def label_of(self, z):
-        """The segment of each point of z (N, 2), read from its radius 3√u, (N,) integers."""
-        u = (np.hypot(*np.asarray(z).T) / 3) ** 2  # radius 3√u
-        return np.clip((u * self.n_classes).astype(int), 0, self.n_classes - 1)
+        """The segment of the nearest point on the roll's axis 3t·(cos 4πt, sin 4πt), u = t², for each point of z
+        (N, 2): (N,) integers. (By radius alone, 16% of the prior's own samples at noise 0.05 fall in the next
+        segment; by the nearest axis point, 2%.)"""
+        t = np.linspace(0, 1, 4001)  # about 0.01 apart along the axis
+        axis = 3 * t[:, None] * np.stack([np.cos(4 * np.pi * t), np.sin(4 * np.pi * t)], 1)
+        z = np.asarray(z, dtype=np.float64).reshape(-1, 2)
+        nearest = [((c[:, None] - axis) ** 2).sum(2).argmin(1) for c in np.array_split(z, len(z) // 1000 + 1)]
+        return np.minimum((t[np.concatenate(nearest)] ** 2 * self.n_classes).astype(int), self.n_classes - 1)
 
     def tour(self, steps=100, rows=5):
         """Points along the roll's axis, u from 0.01 to 0.99: (steps, 2), shown in `rows` rows."""

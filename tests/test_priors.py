@@ -355,8 +355,13 @@ def test_label_of_finds_the_component_or_segment_a_sample_was_drawn_from():
     labels = rng.integers(0, 10, 2000)
     mixture = priors.GaussianMixture()
     assert (mixture.label_of(mixture.sample(2000, rng, labels=labels)) == labels).mean() > 0.95
-    roll = priors.SwissRoll(noise=0.0)  # on the axis, the radius tells the segment exactly
+    roll = priors.SwissRoll(noise=0.0)  # on the axis the segment is exact (but for rounding at its edges)
     assert (roll.label_of(roll.sample(2000, rng, labels=labels)) == labels).mean() > 0.99
+    roll = priors.SwissRoll()  # noise 0.05: by the radius alone 16% would land in the next segment
+    assert (roll.label_of(roll.sample(2000, rng, labels=labels)) == labels).mean() > 0.96
+    # a point just off the roll belongs to the segment of the axis point it lies beside: t = 0.5 is u = 0.25,
+    # segment 2, at radius 1.5 on the positive x axis; moved outwards by 0.2 (radius 1.7 alone says segment 3)
+    assert roll.label_of(np.array([[1.7, 0.0], [1.5, 0.0]])).tolist() == [2, 2]
     with pytest.raises(ValueError, match="Gaussian: this prior has no classes"):
         priors.Gaussian(2).label_of(np.zeros((1, 2)))
 
