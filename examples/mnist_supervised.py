@@ -22,6 +22,7 @@ from common import (
     load,
     make_optimizers,
     parser,
+    positive_float,
     positive_int,
     report_files,
     run,
@@ -36,6 +37,7 @@ from minaae.autograd import no_grad
 def parse_args(argv=None):
     p = parser(__doc__, epochs=10, out="runs/mnist_supervised")
     p.add_argument("--latent-dim", type=positive_int, default=15)
+    p.add_argument("--prior-std", type=positive_float, default=1.0, help="z's prior is N(0, std² I)")
     p.add_argument("--hidden", type=positive_int, default=1000)
     add_lr_flags(p, 1e-3)
     p.add_argument("--classifier-epochs", type=positive_int, default=3)
@@ -61,11 +63,12 @@ def main(argv=None):
     args = parse_args(argv)
     rng = np.random.default_rng(args.seed)
     ds = load(args)
-    prior = priors.Gaussian(args.latent_dim)
+    prior = priors.Gaussian(args.latent_dim, args.prior_std)
     model = aae.AAE(784, args.latent_dim, (args.hidden, args.hidden), decoder_classes=10,
                     d_label_classes=11 if args.label_to_discriminator else 0, rng=rng).to(args.device)
     opts = make_optimizers(args, model, beta1=0.5)
-    print(f"{ds.name}: {len(ds.x_train)} labeled training images; z is {args.latent_dim}-D, N(0, I)")
+    print(f"{ds.name}: {len(ds.x_train)} labeled training images; z is {args.latent_dim}-D, "
+          f"N(0, {args.prior_std:g}² I)")
 
     eval_rng = np.random.default_rng(args.seed + 1)  # the styles and the judge never touch training's rng
     styles = prior.sample(100, rng=eval_rng)
