@@ -36,8 +36,15 @@ def parse_args(argv=None):
     p.add_argument("--prior", choices=[n for n in priors.PRIORS if priors.make_prior(n).n_classes], default="mixture")
     p.add_argument("--labeled", type=positive_int, default=10_000, help="labeled training images (rest unlabeled)")
     p.add_argument("--hidden", type=positive_int, default=1000)
+    p.add_argument("--encoder", choices=["deterministic", "gaussian", "universal"], default="deterministic")
+    p.add_argument("--roll-noise", type=float, default=0.05, help="std of the swiss roll around its axis")
     add_lr_flags(p, 1e-3)
-    return check_common(p, p.parse_args(argv))
+    args = check_common(p, p.parse_args(argv))
+    if not args.roll_noise > 0:
+        p.error(f"--roll-noise must be positive, got {args.roll_noise}")
+    if args.prior != "swissroll" and "roll_noise" in p.given:
+        p.error("--roll-noise applies to --prior swissroll only")
+    return args
 
 
 def main(argv=None):
@@ -48,8 +55,9 @@ def main(argv=None):
     labels[rng.permutation(len(labels))[: max(len(labels) - args.labeled, 0)]] = -1  # hide all but --labeled
     print(f"{ds.name}: {(labels >= 0).sum()} labeled + {(labels < 0).sum()} unlabeled training images; "
           f"prior {args.prior}")
-    prior = priors.make_prior(args.prior, 2)
-    model = aae.AAE(784, 2, (args.hidden, args.hidden), d_label_classes=11, rng=rng).to(args.device)
+    prior = priors.SwissRoll(noise=args.roll_noise) if args.prior == "swissroll" else priors.make_prior(args.prior, 2)
+    model = aae.AAE(784, 2, (args.hidden, args.hidden), encoder=args.encoder, d_label_classes=11,
+                    rng=rng).to(args.device)
     opts = make_optimizers(args, model, beta1=0.5)
 
     def evaluate(m):

@@ -87,8 +87,10 @@ QUICK = ["--epochs", "1", "--train-size", "1000", "--hidden", "32", "--no-progre
 @pytest.mark.slow
 @pytest.mark.parametrize("script, extra, outputs, key", [
     ("mnist_label_regularized.py", [], ["codes.png", "manifold.png"], "test_in_own_component"),
-    ("mnist_label_regularized.py", ["--prior", "swissroll"], ["codes.png", "manifold.png"], "test_in_own_component"),
-    ("mnist_supervised.py", ["--classifier-epochs", "1"], ["styles.png"], "generated_read_as_intended"),
+    ("mnist_label_regularized.py", ["--prior", "swissroll", "--roll-noise", "0.2", "--encoder", "gaussian"],
+     ["codes.png", "manifold.png"], "test_in_own_component"),
+    ("mnist_supervised.py", ["--classifier-epochs", "1", "--prior-std", "0.5"], ["styles.png"],
+     "generated_read_as_intended"),
     ("mnist_supervised.py", ["--classifier-epochs", "1", "--label-to-discriminator"], ["styles.png"],
      "generated_read_as_intended"),
     ("mnist_likelihood.py", ["--samples", "500", "--val-points", "200"], ["samples.png"], "parzen_test_log_likelihood"),
@@ -141,6 +143,9 @@ def test_mnist_likelihood_refines_sigma_on_validation_and_decays_the_learning_ra
     ("mnist_dimreduction.py", ["--labels", "100", "--clusters", "20"], "--clusters must be 10"),
     ("mnist_likelihood.py", ["--prior-std", "0"], "must be a positive number"),
     ("mnist_label_regularized.py", ["--prior", "gaussian"], "invalid choice"),
+    ("mnist_label_regularized.py", ["--roll-noise", "0.2"], "--roll-noise applies to --prior swissroll only"),
+    ("mnist_label_regularized.py", ["--prior", "swissroll", "--roll-noise", "nan"], "--roll-noise must be positive"),
+    ("mnist_supervised.py", ["--prior-std", "-1"], "--prior-std: must be a positive number"),
     ("benchmark.py", ["--rounds", "0"], "--rounds must be positive"),
 ])
 def test_other_examples_reject_bad_arguments(script, args, message):
