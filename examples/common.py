@@ -109,17 +109,17 @@ def make_optimizers(args, model, beta1):
 
 
 def add_categorical_flags(p, decay_help="epochs after which every lr is divided by 10", d_noise=0.0,
-                          batch_norm=False, output_batch_norm=False):
+                          batch_norm=False, output_batch_norm=False, joint_discriminator=False):
     """The flags of the three categorical-code examples: a step decay, the joint discriminator (our
-    addition, docs/variants.md), noise on the discriminators' inputs (default `d_noise`), and batch
-    normalization in the encoder's hidden layers (default `batch_norm`) and on its two outputs (default
-    `output_batch_norm`)."""
+    addition, docs/variants.md; default `joint_discriminator`), noise on the discriminators' inputs (default
+    `d_noise`), and batch normalization in the encoder's hidden layers (default `batch_norm`) and on its two
+    outputs (default `output_batch_norm`)."""
     p.add_argument("--batch-norm", action=argparse.BooleanOptionalAction, default=batch_norm,
                    help="batch normalization after each hidden layer of the encoder (never in a discriminator)")
     p.add_argument("--output-batch-norm", action=argparse.BooleanOptionalAction, default=output_batch_norm,
                    help="batch normalization on the encoder's outputs: the cluster logits and the style code")
     p.add_argument("--decay-at", type=positive_int, nargs="*", default=None, help=decay_help)
-    p.add_argument("--joint-discriminator", action="store_true",
+    p.add_argument("--joint-discriminator", action=argparse.BooleanOptionalAction, default=joint_discriminator,
                    help="not in the paper: D_gauss sees [z, y] against [N(0, I), independent Cat] samples, "
                         "so z cannot carry the class")
     p.add_argument("--d-noise", type=nonnegative_float, default=d_noise,

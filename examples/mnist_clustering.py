@@ -38,8 +38,9 @@ def parse_args(argv=None):
     p.add_argument("--hidden", type=positive_int, default=1000, help="the paper uses 3000")
     p.add_argument("--input-dropout", type=float, default=0.2)
     add_lr_flags(p, 1e-4)
-    # the paper's clustering encoder (docs/paper.md §5), with batch normalization on its outputs too (docs/results.md)
-    add_categorical_flags(p, batch_norm=True, output_batch_norm=True)
+    # the paper's clustering encoder (docs/paper.md §5), with batch normalization on its outputs too, and the joint
+    # discriminator (docs/results.md measures both)
+    add_categorical_flags(p, batch_norm=True, output_batch_norm=True, joint_discriminator=True)
     args = check_common(p, p.parse_args(argv))
     if not 0 <= args.input_dropout < 1:
         p.error(f"--input-dropout must be in [0, 1), got {args.input_dropout}")

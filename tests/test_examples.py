@@ -97,7 +97,7 @@ QUICK = ["--epochs", "1", "--train-size", "1000", "--hidden", "32", "--no-progre
     ("mnist_aae_vs_vae.py", [], ["aae_vs_vae.png"], "aae_mixture"),
     ("mnist_semisupervised.py", ["--no-batch-norm"], ["curves.png", "heads.png"], "test_error"),
     ("mnist_clustering.py", [], ["clusters.png"], "test_error"),
-    ("mnist_clustering.py", ["--joint-discriminator"], ["clusters.png"], "test_error"),
+    ("mnist_clustering.py", ["--no-joint-discriminator"], ["clusters.png"], "test_error"),
     ("mnist_clustering.py", ["--d-noise", "0.3"], ["clusters.png"], "clusters_used"),
     ("mnist_dimreduction.py", ["--labels", "100"], ["representation.png"], "test_error"),
     ("mnist_dimreduction.py", ["--labels", "100", "--batch-norm"], ["representation.png"], "test_error"),
@@ -167,3 +167,6 @@ def test_batch_norm_in_the_encoder_defaults(script, default):
     # output batch normalization: on for clustering only, so far (docs/results.md)
     assert module.parse_args([]).output_batch_norm is (script == "mnist_clustering.py")
     assert not module.parse_args(["--no-output-batch-norm"]).output_batch_norm
+    # the joint discriminator: on for clustering only, so far (docs/results.md)
+    assert module.parse_args([]).joint_discriminator is (script == "mnist_clustering.py")
+    assert not module.parse_args(["--no-joint-discriminator"]).joint_discriminator
