@@ -318,6 +318,9 @@ def report(results, args):
         share = f"{100 * gflops / peak:6.0f}%" if peak and name != "minaae-semisupervised" else f"{'':>7s}"
         print(f"{name:24s} {sec * 1e3:9.2f} {1 / sec:8.2f} {BATCH / sec:10.0f} {gflops:8.1f} {share} "
               f"{memory[name]:8.0f}")
+    if "minaae" in median and "minaae-semisupervised" in median:  # each round's two runs are neighbours in time
+        ratios = [s["seconds"] / p["seconds"] for s, p in zip(results["minaae-semisupervised"], results["minaae"])]
+        print(f"minaae-semisupervised / minaae time: {statistics.median(ratios):.3f} (median of the rounds' ratios)")
     if "minaae" in median:
         for other in ("pytorch", "numpy-by-hand"):
             if other in median:

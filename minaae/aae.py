@@ -79,8 +79,8 @@ ENCODERS = {"deterministic": DeterministicEncoder, "gaussian": GaussianEncoder, 
 # ---- The phase interface every variant speaks, and the AAE ----------------------------------------
 
 # One adversarial regularizer: the discriminator `name` (an attribute of the model, and its optimizer's key),
-# `discriminate` (z -> logits, any label input bound), prior samples `real` and codes `fake` (still in the
-# encoder's graph). Its log keys: `loss`, and `prob`_real / `prob`_fake for D's mean confidences.
+# `discriminate` (D's input -> logits), D's inputs for prior samples `real` and for codes `fake` (still in the
+# encoder's graph), any label beside them. Its log keys: `loss`, and `prob`_real / `prob`_fake for D's means.
 Regularizer = namedtuple("Regularizer", "name loss prob discriminate real fake")
 
 
@@ -177,8 +177,11 @@ class AAE(PhaseModel):
 
     def regularizers(self, x, rng, drawn, labels=None):
         onehot, z_prior = drawn
-        return [Regularizer("discriminator", "d", "d", lambda z: self.discriminate(z, onehot),
-                            to_device(z_prior, device_of(_raw(x))), self.encoder(x))]
+        real, fake = Tensor(to_device(z_prior, device_of(_raw(x)))), self.encoder(x)
+        if self.d_label_classes:  # a label-aware D reads the one-hot label beside z, on both sides
+            label = Tensor(like(onehot.astype(fake.dtype), _raw(fake)))
+            real, fake = F.concat([real, label], axis=1), F.concat([fake, label], axis=1)
+        return [Regularizer("discriminator", "d", "d", self.discriminator, real.data, fake)]
 
 
 def make_optimizers(model, optimizer="adam", lr=1e-3, d_lr=None, beta1=0.5, momentum=0.9):
@@ -249,13 +252,13 @@ def reconstruction_step(model, x, opt, labels=None):
 def discriminator_step(discriminate, z_fake, z_prior, opt):
     """Phase 2a: update D to tell prior samples (REAL) from codes (FAKE).
 
-    discriminate: z -> logits (the discriminator, with any label input already bound).
-    z_fake: codes enc(x) cut from the encoder's graph, so this step cannot touch the encoder.
+    discriminate: z -> logits (the discriminator). z_fake: codes enc(x) cut from the encoder's graph, so this
+    step cannot touch the encoder. D judges prior samples and codes stacked in one batch (one matmul a layer).
     Returns (L_D, mean D(prior), mean D(codes)) — the diagnostics of docs/paper.md §7."""
     # BEGIN EXERCISE 8: the discriminator step
     opt.zero_grad()
-    d_real = discriminate(Tensor(z_prior))
-    d_fake = discriminate(z_fake)
+    d = discriminate(F.concat([Tensor(z_prior), z_fake], axis=0))
+    d_real, d_fake = d[: len(z_prior)], d[len(z_prior) :]
     loss = discriminator_loss(d_real, d_fake)
     loss.backward()
     opt.step()
@@ -270,10 +273,7 @@ def generator_step(discriminators, regularizers, opt):
     get no gradient. Returns Σ L_G."""
     opt.zero_grad()
     with frozen(*discriminators):
-        first, *rest = regularizers
-        loss = generator_loss(first.discriminate(first.fake))
-        for r in rest:
-            loss = loss + generator_loss(r.discriminate(r.fake))
+        loss = sum(generator_loss(r.discriminate(r.fake)) for r in regularizers)
     loss.backward()
     opt.step()
     return loss.item()
