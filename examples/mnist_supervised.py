@@ -83,13 +83,9 @@ def main(argv=None):
 
     def generate_and_read(m):
         """The 1,000 generated digits (eval mode), and the share the judge reads as the digit asked for."""
-        was_training = m.training
-        m.eval()
+        images = aae.batched(m, lambda c: m.generate(c, digits), z, batch_size=len(z))
         with no_grad():
-            images = m.generate(z, digits).numpy()
-            read = 1 - metrics.classification_error(judge(images).numpy(), digits)
-        m.train(was_training)
-        return images, read
+            return images, 1 - metrics.classification_error(judge(images).numpy(), digits)
 
     start = time.perf_counter()
     history = fit(args, model, lambda b: aae.train_step(model, b[0], prior, rng, opts, labels=b[1]),
