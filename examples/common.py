@@ -89,16 +89,18 @@ def parser(doc, epochs, out, snapshots=None):
     return p
 
 
-def add_lr_flags(p, lr, sgd=False):
+def add_lr_flags(p, lr, sgd=False, decay=False, decay_help="epochs after which every lr is divided by 10"):
     """The learning-rate flags of every example: --lr (Adam, the autoencoder's phases: reconstruction,
-    generator, classification), --d-lr (Adam, the discriminators; default --lr) and, where the paper's
-    SGD settings apply (`sgd`), --optimizer."""
+    generator, classification), --d-lr (Adam, the discriminators; default --lr), where the paper's
+    SGD settings apply (`sgd`) --optimizer, and with `decay` a step decay --decay-at (for aae.step_decays)."""
     p.add_argument("--lr", type=positive_float, default=lr, help="Adam's learning rate of the autoencoder's phases")
     p.add_argument("--d-lr", type=positive_float, default=None,
                    help="Adam's learning rate of the discriminators; None: the same as --lr")
     if sgd:
         p.add_argument("--optimizer", choices=["adam", "sgd"], default="adam",
                        help="sgd: the paper's SGD with its own learning rates (docs/optim.md), not --lr/--d-lr")
+    if decay:
+        p.add_argument("--decay-at", type=positive_int, nargs="*", default=None, help=decay_help)
 
 
 def make_optimizers(args, model, beta1):
@@ -108,9 +110,8 @@ def make_optimizers(args, model, beta1):
     return aae.make_optimizers(model, "adam", lr=args.lr, d_lr=args.d_lr, beta1=beta1)
 
 
-def add_categorical_flags(p, decay_help="epochs after which every lr is divided by 10", d_noise=0.0,
-                          batch_norm=False, output_batch_norm=False, joint_discriminator=False):
-    """The flags of the three categorical-code examples: a step decay, the joint discriminator (our
+def add_categorical_flags(p, d_noise=0.0, batch_norm=False, output_batch_norm=False, joint_discriminator=False):
+    """The flags of the three categorical-code examples: the joint discriminator (our
     addition, docs/variants.md; default `joint_discriminator`), noise on the discriminators' inputs (default
     `d_noise`), and batch normalization in the encoder's hidden layers (default `batch_norm`) and on its two
     outputs (default `output_batch_norm`)."""
@@ -118,7 +119,6 @@ def add_categorical_flags(p, decay_help="epochs after which every lr is divided 
                    help="batch normalization after each hidden layer of the encoder (never in a discriminator)")
     p.add_argument("--output-batch-norm", action=argparse.BooleanOptionalAction, default=output_batch_norm,
                    help="batch normalization on the encoder's outputs: the cluster logits and the style code")
-    p.add_argument("--decay-at", type=positive_int, nargs="*", default=None, help=decay_help)
     p.add_argument("--joint-discriminator", action=argparse.BooleanOptionalAction, default=joint_discriminator,
                    help="not in the paper: D_gauss sees [z, y] against [N(0, I), independent Cat] samples, "
                         "so z cannot carry the class")

@@ -37,7 +37,7 @@ def parse_args(argv=None):
     p.add_argument("--style-dim", type=positive_int, default=5)
     p.add_argument("--hidden", type=positive_int, default=1000, help="the paper uses 3000")
     p.add_argument("--input-dropout", type=float, default=0.2)
-    add_lr_flags(p, 1e-4)
+    add_lr_flags(p, 1e-4, decay=True)
     # the paper's clustering encoder (docs/paper.md §5), with batch normalization on its outputs too, and the joint
     # discriminator (docs/results.md measures both)
     add_categorical_flags(p, batch_norm=True, output_batch_norm=True, joint_discriminator=True)

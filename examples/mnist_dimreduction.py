@@ -41,7 +41,7 @@ def parse_args(argv=None):
     p.add_argument("--dim", type=positive_int, default=2)
     p.add_argument("--eta", type=positive_float, default=6.0, help="minimum distance between cluster heads")
     p.add_argument("--hidden", type=positive_int, default=1000)
-    add_lr_flags(p, 1e-4)
+    add_lr_flags(p, 1e-4, decay=True)
     add_categorical_flags(p)
     args = check_common(p, p.parse_args(argv))
     if args.labels < 0 or args.labels % 10:

@@ -36,9 +36,7 @@ def parse_args(argv=None):
     p.add_argument("--hidden", type=positive_int, default=1000)
     p.add_argument("--latent-dim", type=positive_int, default=8)
     p.add_argument("--prior-std", type=positive_float, default=5.0)
-    add_lr_flags(p, 1e-3)
-    p.add_argument("--decay-at", type=positive_int, nargs="*", default=[],
-                   help="epochs after which every learning rate is divided by 10")
+    add_lr_flags(p, 1e-3, decay=True)
     p.add_argument("--samples", type=positive_int, default=10_000, help="decoded prior samples of the window")
     p.add_argument("--val-points", type=positive_int, default=1000, help="validation images for choosing σ")
     return check_common(p, p.parse_args(argv))
@@ -53,7 +51,7 @@ def main(argv=None):
     opts = make_optimizers(args, model, beta1=0.5)
     print(f"{ds.name}: {len(ds.x_train)} training images; prior N(0, {args.prior_std}² I) in {args.latent_dim}-D")
 
-    schedules = aae.step_decays(opts, args.decay_at)
+    schedules = aae.step_decays(opts, args.decay_at or ())
 
     start = time.perf_counter()
     history = fit(args, model, lambda b: aae.train_step(model, b[0], prior, rng, opts),

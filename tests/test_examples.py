@@ -133,6 +133,34 @@ def test_mnist_likelihood_refines_sigma_on_validation_and_decays_the_learning_ra
         assert meta[f"/optim/{phase}/hyperparameters/lr"] == pytest.approx(1e-4)
 
 
+def _example(script):
+    sys.path.insert(0, os.path.join(ROOT, "examples"))
+    try:
+        return __import__(script[:-3])
+    finally:
+        sys.path.pop(0)
+
+
+def test_the_swiss_roll_defaults_to_a_slower_discriminator_and_a_decay_the_mixture_does_not():
+    parse = _example("mnist_label_regularized.py").parse_args
+    roll, mixture = parse(["--prior", "swissroll"]), parse([])
+    assert (roll.lr, roll.d_lr, roll.decay_at) == (1e-3, 2e-4, [4])
+    assert (mixture.lr, mixture.d_lr, mixture.decay_at) == (1e-3, None, None)
+    given = parse(["--prior", "swissroll", "--d-lr", "1e-3", "--decay-at"])  # given flags win, even empty ones
+    assert (given.d_lr, given.decay_at) == (1e-3, [])
+
+
+@pytest.mark.slow
+def test_the_swiss_roll_run_divides_every_learning_rate_after_the_decay_epoch(tmp_path):
+    out = str(tmp_path / "roll")
+    result = run("mnist_label_regularized.py", "--prior", "swissroll", "--epochs", "2", "--decay-at", "1",
+                 "--train-size", "1000", "--labeled", "500", "--hidden", "32", "--no-progress", "--out", out)
+    assert result.returncode == 0, result.stderr[-2000:]
+    meta = json.loads(np.load(os.path.join(out, "checkpoint.npz"))["meta"].tobytes().decode())
+    assert meta["/optim/reconstruction/hyperparameters/lr"] == pytest.approx(1e-4)
+    assert meta["/optim/discriminator/hyperparameters/lr"] == pytest.approx(2e-5)
+
+
 @pytest.mark.parametrize("script, args, message", [
     ("mnist_clustering.py", ["--input-dropout", "1.5"], "--input-dropout must be in [0, 1)"),
     ("mnist_clustering.py", ["--d-noise", "nan"], "--d-noise: must be a finite number >= 0"),
@@ -157,11 +185,7 @@ def test_other_examples_reject_bad_arguments(script, args, message):
                                              ("mnist_dimreduction.py", False)])
 def test_batch_norm_in_the_encoder_defaults(script, default):
     """On for clustering (the paper's setting) and semi-supervised classification (faster, docs/results.md)."""
-    sys.path.insert(0, os.path.join(ROOT, "examples"))
-    try:
-        module = __import__(script[:-3])
-    finally:
-        sys.path.pop(0)
+    module = _example(script)
     assert module.parse_args([]).batch_norm is default
     assert module.parse_args(["--batch-norm"]).batch_norm and not module.parse_args(["--no-batch-norm"]).batch_norm
     # output batch normalization: on for clustering only, so far (docs/results.md)
