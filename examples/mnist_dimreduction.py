@@ -41,8 +41,10 @@ def parse_args(argv=None):
     p.add_argument("--dim", type=positive_int, default=2)
     p.add_argument("--eta", type=positive_float, default=6.0, help="minimum distance between cluster heads")
     p.add_argument("--hidden", type=positive_int, default=1000)
-    add_lr_flags(p, 1e-4, decay=True)
-    add_categorical_flags(p)
+    # the semi-supervised model's recipe (Adam 3e-4, batch norm in the encoder, D input noise 0.3): with 100 labels
+    # in 10-D 5.3% after 24 epochs, against 13.1% after 44 at Adam 1e-3 without them (docs/results.md)
+    add_lr_flags(p, 3e-4, decay=True)
+    add_categorical_flags(p, d_noise=0.3, batch_norm=True)
     args = check_common(p, p.parse_args(argv))
     if args.labels < 0 or args.labels % 10:
         p.error(f"--labels must be 0 or a positive multiple of 10, got {args.labels}")

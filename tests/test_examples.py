@@ -100,7 +100,8 @@ QUICK = ["--epochs", "1", "--train-size", "1000", "--hidden", "32", "--no-progre
     ("mnist_clustering.py", ["--no-joint-discriminator"], ["clusters.png"], "test_error"),
     ("mnist_clustering.py", ["--d-noise", "0.3"], ["clusters.png"], "clusters_used"),
     ("mnist_dimreduction.py", ["--labels", "100"], ["representation.png"], "test_error"),
-    ("mnist_dimreduction.py", ["--labels", "100", "--batch-norm"], ["representation.png"], "test_error"),
+    ("mnist_dimreduction.py", ["--labels", "100", "--no-batch-norm", "--d-noise", "0"], ["representation.png"],
+     "test_error"),
 ])
 def test_each_example_runs_as_a_user_would_and_writes_its_outputs(tmp_path, script, extra, outputs, key):
     out = str(tmp_path / "out")
@@ -182,9 +183,10 @@ def test_other_examples_reject_bad_arguments(script, args, message):
 
 
 @pytest.mark.parametrize("script, default", [("mnist_clustering.py", True), ("mnist_semisupervised.py", True),
-                                             ("mnist_dimreduction.py", False)])
+                                             ("mnist_dimreduction.py", True)])
 def test_batch_norm_in_the_encoder_defaults(script, default):
-    """On for clustering (the paper's setting) and semi-supervised classification (faster, docs/results.md)."""
+    """On for clustering (the paper's setting), semi-supervised classification and dimensionality reduction
+    (faster, docs/results.md)."""
     module = _example(script)
     assert module.parse_args([]).batch_norm is default
     assert module.parse_args(["--batch-norm"]).batch_norm and not module.parse_args(["--no-batch-norm"]).batch_norm
