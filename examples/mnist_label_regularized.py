@@ -7,8 +7,8 @@ for codes, an extra "unlabeled" class for everything unlabeled — so digit k is
 
 The paper's setting: 10,000 labeled + 40,000 unlabeled training images. metrics.json holds the fraction
 of test codes that land in their own digit's component (or segment). With the swiss roll the defaults
-change to what docs/results.md measured: the discriminator at --d-lr 2e-4, and every lr ÷10 after epoch 4
-(--decay-at 4), once the digits lie in order along the roll.
+change to what docs/results.md measured: the discriminator at --d-lr 2e-4, and every lr ÷10 after epoch 2
+(--decay-at 2), once the digits lie in order along the roll.
 """
 
 import os
@@ -48,7 +48,7 @@ def parse_args(argv=None):
         p.error("--roll-noise applies to --prior swissroll only")
     if args.prior == "swissroll":  # a slower D, and every lr ÷10 once the digits are in order (docs/results.md)
         args.d_lr = args.d_lr if "d_lr" in p.given else 2e-4
-        args.decay_at = args.decay_at if "decay_at" in p.given else [4]
+        args.decay_at = args.decay_at if "decay_at" in p.given else [2]
     return args
 
 

@@ -145,7 +145,7 @@ def _example(script):
 def test_the_swiss_roll_defaults_to_a_slower_discriminator_and_a_decay_the_mixture_does_not():
     parse = _example("mnist_label_regularized.py").parse_args
     roll, mixture = parse(["--prior", "swissroll"]), parse([])
-    assert (roll.lr, roll.d_lr, roll.decay_at) == (1e-3, 2e-4, [4])
+    assert (roll.lr, roll.d_lr, roll.decay_at) == (1e-3, 2e-4, [2])
     assert (mixture.lr, mixture.d_lr, mixture.decay_at) == (1e-3, None, None)
     given = parse(["--prior", "swissroll", "--d-lr", "1e-3", "--decay-at"])  # given flags win, even empty ones
     assert (given.d_lr, given.decay_at) == (1e-3, [])
