@@ -69,7 +69,7 @@ def main(argv=None):
                               d_hidden=(args.hidden, args.hidden), joint_discriminator=args.joint_discriminator,
                               d_input_noise=args.d_noise).to(args.device)
     opts = make_optimizers(args, model, beta1=0.1)
-    schedules = aae.step_decays(opts, args.decay_at or ())
+    schedules = aae.step_decays(opts, args.decay_at)
     print(f"{ds.name}: {len(ds.x_train)} unlabeled training images; {args.clusters} clusters, "
           f"{args.style_dim}-D style; no labels are used for training")
 

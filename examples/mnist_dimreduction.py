@@ -42,7 +42,7 @@ def parse_args(argv=None):
     p.add_argument("--eta", type=positive_float, default=6.0, help="minimum distance between cluster heads")
     p.add_argument("--hidden", type=positive_int, default=1000)
     # the semi-supervised model's recipe (Adam 3e-4, batch norm in the encoder, D input noise 0.3): with 100 labels
-    # in 10-D 5.3% after 24 epochs, against 13.1% after 44 at Adam 1e-3 without them (docs/results.md)
+    # in 10-D 4.03% after 57 epochs, against 13.1% after 44 at Adam 1e-3 without them (docs/results.md)
     add_lr_flags(p, 3e-4, decay=True)
     add_categorical_flags(p, d_noise=0.3, batch_norm=True)
     args = check_common(p, p.parse_args(argv))
@@ -68,7 +68,7 @@ def main(argv=None):
                                joint_discriminator=args.joint_discriminator,
                                d_input_noise=args.d_noise).to(args.device)
     opts = make_optimizers(args, model, beta1=0.1)
-    schedules = aae.step_decays(opts, args.decay_at or ())
+    schedules = aae.step_decays(opts, args.decay_at)
     print(f"{ds.name}: {args.labels} labeled training examples; {args.clusters} heads in {args.dim}-D")
 
     def step(batch):

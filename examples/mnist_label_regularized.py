@@ -64,7 +64,7 @@ def main(argv=None):
     model = aae.AAE(784, 2, (args.hidden, args.hidden), encoder=args.encoder, d_label_classes=11,
                     rng=rng).to(args.device)
     opts = make_optimizers(args, model, beta1=0.5)
-    schedules = aae.step_decays(opts, args.decay_at or ())
+    schedules = aae.step_decays(opts, args.decay_at)
 
     def evaluate(m):
         m.eval()

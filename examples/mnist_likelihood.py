@@ -51,7 +51,7 @@ def main(argv=None):
     opts = make_optimizers(args, model, beta1=0.5)
     print(f"{ds.name}: {len(ds.x_train)} training images; prior N(0, {args.prior_std}² I) in {args.latent_dim}-D")
 
-    schedules = aae.step_decays(opts, args.decay_at or ())
+    schedules = aae.step_decays(opts, args.decay_at)
 
     start = time.perf_counter()
     history = fit(args, model, lambda b: aae.train_step(model, b[0], prior, rng, opts),

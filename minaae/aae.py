@@ -201,7 +201,7 @@ def make_optimizers(model, optimizer="adam", lr=1e-3, d_lr=None, beta1=0.5, mome
 
 
 def step_decays(opts, milestones=(50, 1000)):
-    """Every learning rate ÷10 at each milestone epoch (the paper's by default); none for no milestones."""
+    """Every learning rate ÷10 at each milestone epoch (the paper's by default); none for None or no milestones."""
     return [optim.MultiStepLR(opt, milestones, gamma=0.1) for opt in opts.values()] if milestones else []
 
 

@@ -427,6 +427,18 @@ def test_multistep_schedule_multiplies_by_gamma_at_each_milestone():
     np.testing.assert_allclose(lrs, [0.1, 0.1, 0.05, 0.05, 0.05, 0.025, 0.025], rtol=1e-15)
 
 
+def test_step_decays_gives_one_schedule_per_optimizer_and_none_without_milestones():
+    from minaae import aae
+
+    opts = {name: optim.SGD([nn.Parameter(np.ones(1))], lr=0.1) for name in ("reconstruction", "discriminator")}
+    assert aae.step_decays(opts, None) == [] and aae.step_decays(opts, []) == []
+    schedules = aae.step_decays(opts, [1])
+    assert len(schedules) == 2
+    for schedule in schedules:
+        schedule.step()
+    assert [opt.lr for opt in opts.values()] == pytest.approx([0.01, 0.01])
+
+
 def test_multistep_schedule_resumes_where_it_stopped():
     def fresh():
         opt = optim.Adam([nn.Parameter(np.ones(1))], lr=0.01)
