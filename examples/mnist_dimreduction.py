@@ -43,7 +43,7 @@ def parse_args(argv=None):
     p.add_argument("--hidden", type=positive_int, default=1000)
     # the semi-supervised model's recipe (Adam 3e-4, batch norm in the encoder, D input noise 0.3): with 100 labels
     # in 10-D 4.03% after 57 epochs, against 13.1% after 44 at Adam 1e-3 without them (docs/results.md)
-    # (in 2-D with 1000 labels the noise costs 0.6 points: --d-noise 0 --decay-at 12, 4.22% after 80 epochs)
+    # (in 2-D with 1000 labels the noise costs 0.6 points: --d-noise 0 --decay-at 12, 4.04% after 100 epochs)
     add_lr_flags(p, 3e-4, decay=True)
     add_categorical_flags(p, d_noise=0.3, batch_norm=True)
     args = check_common(p, p.parse_args(argv))
