@@ -240,6 +240,12 @@ def write_metrics(args, history, start, results):
         "args": public_args(args), "seed": args.seed})
 
 
+def mean_of_last(history, key, n=5):
+    """The mean of `key` over the last `n` epochs that logged it (fewer if the run is shorter): the error
+    docs/results.md reports, steadier than the last epoch's."""
+    return float(np.mean([h[key] for h in history if key in h][-n:]))
+
+
 def public_args(args):
     """The parsed flags, as metrics.json records them."""
     return {k: v for k, v in vars(args).items() if not k.startswith("_")}

@@ -21,6 +21,7 @@ from common import (
     labeled_subset,
     load,
     make_optimizers,
+    mean_of_last,
     parser,
     positive_float,
     positive_int,
@@ -96,8 +97,10 @@ def main(argv=None):
                     title=f"W_Cᵀy + z, {args.labels} labels, {args.clusters} heads")
     plot.plot_curves(os.path.join(args.out, "curves.png"), history)
     final = history[-1]
-    write_metrics(args, history, start, {k: final[k] for k in ("test_error", "val_error") if k in final})
-    print(f"test error {100 * final['test_error']:.2f}%")
+    last5 = mean_of_last(history, "test_error")
+    write_metrics(args, history, start, {**{k: final[k] for k in ("test_error", "val_error") if k in final},
+                                         "test_error_mean_last_5": last5})
+    print(f"test error {100 * final['test_error']:.2f}%; mean of the last 5 epochs {100 * last5:.2f}%")
     report_files(args.out)
 
 

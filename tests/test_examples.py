@@ -134,6 +134,20 @@ def test_mnist_likelihood_refines_sigma_on_validation_and_decays_the_learning_ra
         assert meta[f"/optim/{phase}/hyperparameters/lr"] == pytest.approx(1e-4)
 
 
+@pytest.mark.slow
+def test_clustering_reports_the_mean_of_the_last_five_epochs_as_its_log_holds_them(tmp_path):
+    out = str(tmp_path / "cl")
+    result = run("mnist_clustering.py", *QUICK[2:], "--epochs", "7", "--clusters", "4", "--out", out)
+    assert result.returncode == 0, result.stderr[-2000:]
+    logged = [json.loads(line) for line in open(os.path.join(out, "log.jsonl"))]
+    metrics = json.load(open(os.path.join(out, "metrics.json")))
+    for key in ("test_error", "test_error_majority"):
+        values = [row[key] for row in logged if key in row]
+        assert len(values) == 7 and metrics[key] == values[-1]
+        assert metrics[f"{key}_mean_last_5"] == pytest.approx(sum(values[2:]) / 5, abs=1e-12)
+    assert f"mean of the last 5 epochs {100 * metrics['test_error_mean_last_5']:.2f}%" in result.stdout
+
+
 def _example(script):
     sys.path.insert(0, os.path.join(ROOT, "examples"))
     try:
