@@ -241,7 +241,7 @@ def write_metrics(args, history, start, results):
 
 
 def mean_of_last(history, key, n=5):
-    """The mean of `key` over the last `n` epochs that logged it (fewer if the run is shorter): the error
+    """The mean of `key` over the last `n` epochs that logged it (all of them in a shorter run): the error
     docs/results.md reports, steadier than the last epoch's."""
     return float(np.mean([h[key] for h in history if key in h][-n:]))
 

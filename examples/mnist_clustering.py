@@ -91,9 +91,10 @@ def main(argv=None):
     last5 = {f"{k}_mean_last_5": mean_of_last(history, k) for k in ("test_error", "test_error_majority")}
     write_metrics(args, history, start, {**{k: final[k] for k in ("test_error", "test_error_majority", "clusters_used")
                                             if k in final}, **last5})  # runs logged before clusters_used lack it
+    mean = (f"; mean of the last 5 epochs {100 * last5['test_error_mean_last_5']:.2f}% "
+            f"({100 * last5['test_error_majority_mean_last_5']:.2f}%)") if len(history) >= 5 else ""
     print(f"clustering test error {100 * final['test_error']:.2f}% (majority vote "
-          f"{100 * final['test_error_majority']:.2f}%) with {args.clusters} clusters; mean of the last 5 epochs "
-          f"{100 * last5['test_error_mean_last_5']:.2f}% ({100 * last5['test_error_majority_mean_last_5']:.2f}%)")
+          f"{100 * final['test_error_majority']:.2f}%) with {args.clusters} clusters{mean}")
     report_files(args.out)
 
 

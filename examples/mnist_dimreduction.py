@@ -100,7 +100,8 @@ def main(argv=None):
     last5 = mean_of_last(history, "test_error")
     write_metrics(args, history, start, {**{k: final[k] for k in ("test_error", "val_error") if k in final},
                                          "test_error_mean_last_5": last5})
-    print(f"test error {100 * final['test_error']:.2f}%; mean of the last 5 epochs {100 * last5:.2f}%")
+    print(f"test error {100 * final['test_error']:.2f}%" + (f"; mean of the last 5 epochs {100 * last5:.2f}%"
+                                                           if len(history) >= 5 else ""))
     report_files(args.out)
 
 
