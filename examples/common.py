@@ -240,10 +240,11 @@ def write_metrics(args, history, start, results):
         "args": public_args(args), "seed": args.seed})
 
 
-def mean_of_last(history, key, n=5):
-    """The mean of `key` over the last `n` epochs that logged it (all of them in a shorter run): the error
+def mean_of_last_five(history, key):
+    """The mean of `key` over the last five epochs that logged it, None for a run of fewer: the error
     docs/results.md reports, steadier than the last epoch's."""
-    return float(np.mean([h[key] for h in history if key in h][-n:]))
+    values = [h[key] for h in history if key in h][-5:]
+    return float(np.mean(values)) if len(values) == 5 else None
 
 
 def public_args(args):

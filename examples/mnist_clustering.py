@@ -21,7 +21,7 @@ from common import (
     fit,
     load,
     make_optimizers,
-    mean_of_last,
+    mean_of_last_five,
     parser,
     positive_int,
     report_files,
@@ -88,11 +88,12 @@ def main(argv=None):
                          title="each row one cluster: its head (z = 0), then its surest test images")
     plot.plot_curves(os.path.join(args.out, "curves.png"), history)
     final = history[-1]
-    last5 = {f"{k}_mean_last_5": mean_of_last(history, k) for k in ("test_error", "test_error_majority")}
+    last5 = {f"{k}_mean_last_5": mean_of_last_five(history, k) for k in ("test_error", "test_error_majority")}
     write_metrics(args, history, start, {**{k: final[k] for k in ("test_error", "test_error_majority", "clusters_used")
                                             if k in final}, **last5})  # runs logged before clusters_used lack it
-    mean = (f"; mean of the last 5 epochs {100 * last5['test_error_mean_last_5']:.2f}% "
-            f"({100 * last5['test_error_majority_mean_last_5']:.2f}%)") if len(history) >= 5 else ""
+    mean = "" if last5["test_error_mean_last_5"] is None else (
+        f"; mean of the last 5 epochs {100 * last5['test_error_mean_last_5']:.2f}% "
+        f"({100 * last5['test_error_majority_mean_last_5']:.2f}%)")
     print(f"clustering test error {100 * final['test_error']:.2f}% (majority vote "
           f"{100 * final['test_error_majority']:.2f}%) with {args.clusters} clusters{mean}")
     report_files(args.out)

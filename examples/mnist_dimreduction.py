@@ -21,7 +21,7 @@ from common import (
     labeled_subset,
     load,
     make_optimizers,
-    mean_of_last,
+    mean_of_last_five,
     parser,
     positive_float,
     positive_int,
@@ -97,11 +97,11 @@ def main(argv=None):
                     title=f"W_Cᵀy + z, {args.labels} labels, {args.clusters} heads")
     plot.plot_curves(os.path.join(args.out, "curves.png"), history)
     final = history[-1]
-    last5 = mean_of_last(history, "test_error")
+    last5 = mean_of_last_five(history, "test_error")
     write_metrics(args, history, start, {**{k: final[k] for k in ("test_error", "val_error") if k in final},
                                          "test_error_mean_last_5": last5})
-    print(f"test error {100 * final['test_error']:.2f}%" + (f"; mean of the last 5 epochs {100 * last5:.2f}%"
-                                                           if len(history) >= 5 else ""))
+    print(f"test error {100 * final['test_error']:.2f}%" + ("" if last5 is None else
+                                                           f"; mean of the last 5 epochs {100 * last5:.2f}%"))
     report_files(args.out)
 
 

@@ -156,6 +156,14 @@ def _example(script):
         sys.path.pop(0)
 
 
+def test_the_mean_of_the_last_five_skips_epochs_that_did_not_log_the_key_and_needs_five():
+    mean_of_last_five = _example("common.py").mean_of_last_five
+    history = [{"epoch": e, "test_error": e / 10} for e in range(1, 8)]
+    history.insert(5, {"epoch": 5.5})  # an epoch without the key
+    assert mean_of_last_five(history, "test_error") == pytest.approx((0.3 + 0.4 + 0.5 + 0.6 + 0.7) / 5)
+    assert mean_of_last_five(history[:4], "test_error") is None  # four epochs logged it
+
+
 def test_the_swiss_roll_defaults_to_a_slower_discriminator_and_a_decay_the_mixture_does_not():
     parse = _example("mnist_label_regularized.py").parse_args
     roll, mixture = parse(["--prior", "swissroll"]), parse([])
