@@ -189,16 +189,21 @@ def run_record(args, model=None, labeled=None):
     return record
 
 
+# Flags added after runs were recorded, with the value those runs trained with (a record lacks the flag).
+VALUE_BEFORE_THE_FLAG = {"--generator-steps": 1}
+
+
 def _refuse_other_run(checkpoint, saved, given):
     """Exit with one line at the first entry of the record `given` that differs from the saved one."""
     for name, value in given.items():
-        if name == "learning rates" or name not in saved or saved[name] == value:
+        was = saved.get(name, VALUE_BEFORE_THE_FLAG.get(name, value))
+        if name == "learning rates" or was == value:
             continue
         if name.startswith("labeled subset"):
-            sys.exit(f"error: {checkpoint} was trained on another labeled subset ({len(saved[name])} indices, "
-                     f"now {len(value)}, first differing at position {_first_difference(saved[name], value)}); "
+            sys.exit(f"error: {checkpoint} was trained on another labeled subset ({len(was)} indices, "
+                     f"now {len(value)}, first differing at position {_first_difference(was, value)}); "
                      "resume with the data and flags that wrote it, or choose another --out")
-        sys.exit(f"error: {checkpoint} was written with {name} {_shown(saved[name])}, this command gives "
+        sys.exit(f"error: {checkpoint} was written with {name} {_shown(was)}, this command gives "
                  f"{_shown(value)}; resume with the value it was written with, or choose another --out")
 
 

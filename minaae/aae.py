@@ -291,16 +291,22 @@ def regularization_step(model, regularizers, opts):
     return {**losses, **probs}
 
 
-def train_step(model, x, prior, rng, opts, labels=None):
+def train_step(model, x, prior, rng, opts, labels=None, generator_steps=1):
     """One mini-batch of the AAE procedure (docs/paper.md §3): reconstruction, then regularization.
 
     labels: integer labels per example. For label-regularized training (docs/paper.md §4.2) -1 marks an
     unlabeled example; prior samples then come from the labeled component, and D sees the label.
     For the supervised AAE (docs/paper.md §4) the decoder reads them. prior: the AAE's p(z) (None for the
-    categorical models, which carry their own)."""
+    categorical models, which carry their own). generator_steps: encoder updates against the same D per
+    batch, each on fresh codes (docs/paper.md §7: 2 for the swiss roll; the paper's procedure is 1)."""
+    if not nn._positive_int(generator_steps):
+        raise ValueError(f"train_step: generator_steps must be a positive integer, got {generator_steps!r}")
     drawn = model.prior_batch(prior, len(x), rng, labels)
     stats = {"rec": reconstruction_step(model, x, opts["reconstruction"], labels)}
     stats.update(regularization_step(model, model.regularizers(x, rng, drawn, labels), opts))
+    for _ in range(generator_steps - 1):
+        regularizers = model.regularizers(x, rng, drawn, labels)
+        stats["g"] = generator_step([getattr(model, r.name) for r in regularizers], regularizers, opts["generator"])
     return stats
 
 

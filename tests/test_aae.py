@@ -515,6 +515,39 @@ def test_the_shared_steps_serve_any_number_of_discriminators():
     assert set(stats) == {"rec", "g", "d_0", "d_1", "d_2", *(f"d_{i}_{s}" for i in range(3) for s in ("real", "fake"))}
 
 
+
+def test_a_second_generator_step_moves_only_the_encoder_once_more_on_fresh_codes():
+    """generator_steps=2 is the one-step iteration followed by one more encoder update against the same D on
+    codes of the updated encoder; the decoder and D are left as the first step left them."""
+    x = synthetic(np.random.default_rng(4), n=40)
+    labels, prior = np.array([0, 3, 9, -1] * 10), priors.SwissRoll()
+
+    def fresh():
+        rng = np.random.default_rng(3)
+        model = small_aae(rng, d_label_classes=11)
+        return model, aae.make_optimizers(model, "adam", lr=1e-3, beta1=0.5), rng
+
+    two, opts, rng = fresh()
+    aae.train_step(two, x, prior, rng, opts, labels=labels, generator_steps=2)
+    one, opts, rng = fresh()
+    aae.train_step(one, x, prior, rng, opts, labels=labels)
+    after_one = {name: snapshot(getattr(one, name)) for name in ("encoder", "decoder", "discriminator")}
+    # the generator loss reads codes and D's label input only: any prior draw serves the reference
+    drawn = one.prior_batch(prior, len(x), np.random.default_rng(99), labels)
+    aae.generator_step([one.discriminator], one.regularizers(x, rng, drawn, labels), opts["generator"])
+    assert unchanged(after_one["decoder"], one.decoder) and unchanged(after_one["discriminator"], one.discriminator)
+    assert not unchanged(after_one["encoder"], one.encoder)
+    assert unchanged(snapshot(one), two)
+
+
+@pytest.mark.parametrize("steps", [0, -1, 1.5, True, "2"])
+def test_generator_steps_must_be_a_positive_integer(steps):
+    rng = np.random.default_rng(0)
+    model = small_aae(rng)
+    with pytest.raises(ValueError, match="generator_steps must be a positive integer"):
+        aae.train_step(model, synthetic(rng, n=8), priors.Gaussian(2), rng, aae.make_optimizers(model),
+                       generator_steps=steps)
+
 # Five fixed-seed steps of each family, pinned to the numbers of the code before the phase interface (commit
 # fed4aab; DimReductionAAE's from after it, since it no longer draws a decoder it discards). rel 1e-4 leaves
 # room for another BLAS's float32 rounding; a changed order of random draws moves these by far more.

@@ -164,13 +164,13 @@ def test_the_mean_of_the_last_five_skips_epochs_that_did_not_log_the_key_and_nee
     assert mean_of_last_five(history[:4], "test_error") is None  # four epochs logged it
 
 
-def test_the_swiss_roll_defaults_to_a_slower_discriminator_and_a_decay_the_mixture_does_not():
+def test_the_swiss_roll_defaults_to_a_slower_discriminator_two_generator_steps_and_a_decay_the_mixture_does_not():
     parse = _example("mnist_label_regularized.py").parse_args
     roll, mixture = parse(["--prior", "swissroll"]), parse([])
-    assert (roll.lr, roll.d_lr, roll.decay_at) == (1e-3, 2e-4, [2])
-    assert (mixture.lr, mixture.d_lr, mixture.decay_at) == (1e-3, None, None)
-    given = parse(["--prior", "swissroll", "--d-lr", "1e-3", "--decay-at"])  # given flags win, even empty ones
-    assert (given.d_lr, given.decay_at) == (1e-3, [])
+    assert (roll.lr, roll.d_lr, roll.generator_steps, roll.decay_at) == (1e-3, 2e-4, 2, [2, 6])
+    assert (mixture.lr, mixture.d_lr, mixture.generator_steps, mixture.decay_at) == (1e-3, None, 1, None)
+    given = parse(["--prior", "swissroll", "--d-lr", "1e-3", "--generator-steps", "1", "--decay-at"])
+    assert (given.d_lr, given.generator_steps, given.decay_at) == (1e-3, 1, [])  # given flags win, even empty ones
 
 
 @pytest.mark.slow
@@ -196,6 +196,7 @@ def test_the_swiss_roll_run_divides_every_learning_rate_after_the_decay_epoch(tm
     ("mnist_label_regularized.py", ["--prior", "gaussian"], "invalid choice"),
     ("mnist_label_regularized.py", ["--roll-noise", "0.2"], "--roll-noise applies to --prior swissroll only"),
     ("mnist_label_regularized.py", ["--prior", "swissroll", "--roll-noise", "nan"], "--roll-noise must be positive"),
+    ("mnist_label_regularized.py", ["--generator-steps", "0"], "--generator-steps: must be a positive integer"),
     ("mnist_supervised.py", ["--prior-std", "-1"], "--prior-std: must be a positive number"),
     ("benchmark.py", ["--rounds", "0"], "--rounds must be positive"),
 ])

@@ -133,6 +133,18 @@ def test_a_checkpoint_without_a_run_record_resumes_with_a_warning(semisupervised
     assert "the run identity cannot be checked" in result.stderr and "resumed from" in result.stdout
 
 
+def test_a_run_recorded_before_a_flag_existed_resumes_only_with_the_value_it_trained_with(tmp_path):
+    """Swiss-roll runs recorded before --generator-steps trained with one step; the default is now two."""
+    out = str(tmp_path / "roll")
+    args = ["--prior", "swissroll", "--labeled", "100", *TINY, "--out", out]
+    assert run("mnist_label_regularized.py", "--epochs", "1", "--generator-steps", "1", *args).returncode == 0
+    rewrite_run(os.path.join(out, "checkpoint.npz"), lambda state: state["run"].pop("--generator-steps"))
+    result = run("mnist_label_regularized.py", "--epochs", "2", *args, "--resume")
+    assert "was written with --generator-steps 1, this command gives 2" in one_line_error(result)
+    result = run("mnist_label_regularized.py", "--epochs", "2", "--generator-steps", "1", *args, "--resume")
+    assert result.returncode == 0 and "resumed from" in result.stdout, result.stderr[-2000:]
+
+
 def test_learning_rates_given_on_resume_apply_and_the_others_keep_their_saved_values(tmp_path):
     out = str(tmp_path / "run")
     assert run("mnist_aae.py", "--epochs", "1", "--d-lr", "5e-4", *TINY, "--out", out).returncode == 0
